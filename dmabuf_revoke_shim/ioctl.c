@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/dmabuf_revoke: the user-space interface (include/uapi/linux/
+ * dmabuf_revoke.h). Commands are matched on type and number; the size in
+ * the command word is ignored in favour of the struct's own size field, so
+ * that a binary built against a newer or older header keeps working.
+ */
+#include <linux/capability.h>
+#include <linux/dma-buf.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/miscdevice.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "dmabuf_revoke_compat.h"
+#include "shim.h"
+
+/* Largest per-attachment list REVOKE fills in one call. */
+#define DRS_MAX_ENTRIES	1024
+
+/*
+ * Read a size-prefixed argument struct: at least @minsz bytes; bytes past
+ * @ksize must be zero (copy_struct_from_user() answers -E2BIG otherwise).
+ */
+static int drs_copy_in(void *karg, size_t ksize, size_t minsz,
+		       void __user *uarg, u32 *usize)
+{
+	if (get_user(*usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (*usize < minsz)
+		return -EINVAL;
+	if (*usize > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(karg, ksize, uarg, *usize);
+}
+
+static int drs_copy_out(void __user *uarg, const void *karg, size_t ksize,
+			u32 usize)
+{
+	return copy_to_user(uarg, karg, min_t(size_t, ksize, usize)) ?
+	       -EFAULT : 0;
+}
+
+static int drs_ioc_version(void __user *uarg)
+{
+	struct dmabuf_revoke_version v;
+	u32 usize;
+	int ret;
+
+	ret = drs_copy_in(&v, sizeof(v), offsetofend(typeof(v), flags), uarg,
+			  &usize);
+	if (ret)
+		return ret;
+	if (v.flags)
+		return -EINVAL;
+	v.size = sizeof(v);
+	v.major = DMABUF_REVOKE_ABI_MAJOR;
+	v.minor = DMABUF_REVOKE_ABI_MINOR;
+	v.features = DMABUF_REVOKE_FEAT_REVOKE | DMABUF_REVOKE_FEAT_QUERY |
+		     DMABUF_REVOKE_FEAT_ENTRIES | DMABUF_REVOKE_FEAT_STRICT |
+		     (DRS_VMAP_CAN_FAIL ? DMABUF_REVOKE_FEAT_VMAP_FAILS : 0);
+	return drs_copy_out(uarg, &v, sizeof(v), usize);
+}
+
+/* fd -> managed dma-buf, with a reference. */
+static struct dma_buf *drs_get_managed(int fd)
+{
+	struct dma_buf *dmabuf;
+
+	/* -EBADF: not an open fd; -EINVAL: not a dma-buf. */
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return dmabuf;
+	if (!dmabuf_revoke_is_managed(dmabuf)) {
+		/* R15: foreign buffers are never touched. */
+		dma_buf_put(dmabuf);
+		return ERR_PTR(-ENOENT);
+	}
+	return dmabuf;
+}
+
+static int drs_ioc_revoke(void __user *uarg)
+{
+	struct dmabuf_revoke_result res = { };
+	struct dmabuf_revoke_revoke rv;
+	struct dma_buf *dmabuf;
+	u32 usize, timeout_ms;
+	int ret;
+
+	/* Every importer holds the fd: holding it is no right to revoke. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = drs_copy_in(&rv, sizeof(rv), sizeof(rv), uarg, &usize);
+	if (ret)
+		return ret;
+	if (rv.flags || rv.reserved)
+		return -EINVAL;
+	if (rv.timeout_ms > DMABUF_REVOKE_MAX_TIMEOUT_MS)
+		return -EINVAL;
+	if (rv.max_entries > DRS_MAX_ENTRIES)
+		return -EINVAL;
+	if (rv.max_entries && !rv.entries)
+		return -EINVAL;
+	timeout_ms = rv.timeout_ms ?: DMABUF_REVOKE_DEFAULT_TIMEOUT_MS;
+
+	dmabuf = drs_get_managed(rv.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+
+	if (rv.max_entries) {
+		res.entries = kcalloc(rv.max_entries, sizeof(*res.entries),
+				      GFP_KERNEL);
+		if (!res.entries) {
+			ret = -ENOMEM;
+			goto out_put;
+		}
+		res.max_entries = rv.max_entries;
+	}
+
+	ret = dmabuf_revoke(dmabuf, msecs_to_jiffies(timeout_ms),
+			    DMABUF_REVOKE_INTERRUPTIBLE, &res);
+	if (ret)
+		goto out_free;
+
+	rv.report = res.report;
+	if (res.entries &&
+	    copy_to_user(u64_to_user_ptr(rv.entries), res.entries,
+			 sizeof(*res.entries) *
+			 min(res.report.nr_entries, res.max_entries))) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	ret = drs_copy_out(uarg, &rv, sizeof(rv), usize);
+out_free:
+	kfree(res.entries);
+out_put:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static int drs_ioc_query(void __user *uarg)
+{
+	struct dmabuf_revoke_query q;
+	struct dma_buf *dmabuf;
+	u32 usize;
+	int fd, ret;
+
+	ret = drs_copy_in(&q, sizeof(q), sizeof(q), uarg, &usize);
+	if (ret)
+		return ret;
+	if (q.flags || q.reserved)
+		return -EINVAL;
+
+	dmabuf = drs_get_managed(q.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+
+	fd = q.fd;
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.fd = fd;
+	drs_fill_counts(to_drs(dmabuf), &q);
+	dma_buf_put(dmabuf);
+	return drs_copy_out(uarg, &q, sizeof(q), usize);
+}
+
+static long drs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	if (_IOC_TYPE(cmd) != DMABUF_REVOKE_IOC_MAGIC ||
+	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
+		return -ENOTTY;
+
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(DMABUF_REVOKE_IOC_VERSION):
+		return drs_ioc_version(uarg);
+	case _IOC_NR(DMABUF_REVOKE_IOC_REVOKE):
+		return drs_ioc_revoke(uarg);
+	case _IOC_NR(DMABUF_REVOKE_IOC_QUERY):
+		return drs_ioc_query(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations drs_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = drs_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice drs_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "dmabuf_revoke",
+	.fops = &drs_fops,
+	/* Revoking is privileged; see README "Privilege policy". */
+	.mode = 0600,
+};
+
+int drs_chardev_init(void)
+{
+	return misc_register(&drs_misc);
+}
+
+void drs_chardev_exit(void)
+{
+	misc_deregister(&drs_misc);
+}

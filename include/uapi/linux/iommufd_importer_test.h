@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * /dev/iommufd_importer_test: an IOMMUFD-style dma-buf importer for testing
+ * exporters against revoke. One open file is one IO address space (IOAS)
+ * with a fake IO page table; "DMA" walks that table as a device would.
+ * Argument structs start with "__u32 size; __u32 flags;".
+ *
+ * Errors of the DMA and re-map paths: ENOENT no mapping at that IOVA or id;
+ * ENODEV the mapping was invalidated (iommufd-style: for good) or the
+ * exporter refused (revoked buffer).
+ */
+#ifndef _UAPI_LINUX_IOMMUFD_IMPORTER_TEST_H
+#define _UAPI_LINUX_IOMMUFD_IMPORTER_TEST_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* iit_map.flags: importer behaviour for this mapping */
+#define IIT_MAP_STATIC		(1U << 0) /* dma_buf_attach(): no callback */
+#define IIT_MAP_IGNORE		(1U << 1) /* dynamic, ignores invalidation */
+#define IIT_MAP_KEEP_ALIVE	(1U << 2) /* drop on invalidation, REMAP later */
+#define IIT_MAP_NO_PIN		(1U << 3) /* dynamic without dma_buf_pin() */
+
+struct iit_map {
+	__u32 size;
+	__u32 flags;		/* IIT_MAP_* */
+	__s32 fd;		/* dma-buf fd */
+	__u32 id;		/* out: mapping id */
+	__aligned_u64 iova;	/* page aligned */
+	__aligned_u64 length;	/* out: bytes mapped (the buffer size) */
+};
+
+struct iit_id {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u32 id;
+	__u32 reserved;
+};
+
+#define IIT_DMA_WRITE		(1U << 0)
+#define IIT_DMA_MAX		(1U << 20)
+struct iit_dma {
+	__u32 size;
+	__u32 flags;		/* IIT_DMA_WRITE or 0 for a read */
+	__aligned_u64 iova;
+	__aligned_u64 length;	/* <= IIT_DMA_MAX */
+	__aligned_u64 data;	/* user pointer */
+};
+
+/* iit_query.state */
+#define IIT_STATE_MAPPED	1
+#define IIT_STATE_INVALIDATED	2 /* KEEP_ALIVE: dropped, may re-map */
+#define IIT_STATE_REVOKED	3 /* dropped for good, as iommufd does */
+#define IIT_STATE_IGNORED	4 /* IGNORE: told, still mapped */
+
+struct iit_query {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u32 id;
+	__u32 state;		/* out */
+	__u32 invalidations;	/* out: notifications received */
+	__u32 pinned;		/* out */
+	__u32 map_flags;	/* out: IIT_MAP_* */
+	__u32 reserved;
+};
+
+/* Kernel CPU access through the dma-buf core, on a dma-buf fd. */
+#define IIT_VMAP_READ_MAX	4096
+struct iit_vmap {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__s32 fd;		/* VMAP: in */
+	__u32 id;		/* VMAP: out; VUNMAP, VMAP_READ: in */
+	__aligned_u64 data;	/* VMAP_READ: user buffer */
+	__aligned_u64 length;	/* VMAP_READ: <= IIT_VMAP_READ_MAX */
+};
+
+#define IIT_CPU_END		(1U << 0) /* end_cpu_access, else begin */
+struct iit_cpu {
+	__u32 size;
+	__u32 flags;		/* IIT_CPU_END or 0 */
+	__s32 fd;
+	__u32 write;		/* 0: DMA_FROM_DEVICE, 1: DMA_BIDIRECTIONAL */
+};
+
+#define IIT_IOC_MAGIC		0xDD
+#define IIT_IOC_MAP		_IOWR(IIT_IOC_MAGIC, 0x00, struct iit_map)
+#define IIT_IOC_UNMAP		_IOWR(IIT_IOC_MAGIC, 0x01, struct iit_id)
+#define IIT_IOC_DMA		_IOWR(IIT_IOC_MAGIC, 0x02, struct iit_dma)
+#define IIT_IOC_REMAP		_IOWR(IIT_IOC_MAGIC, 0x03, struct iit_id)
+#define IIT_IOC_PIN		_IOWR(IIT_IOC_MAGIC, 0x04, struct iit_id)
+#define IIT_IOC_UNPIN		_IOWR(IIT_IOC_MAGIC, 0x05, struct iit_id)
+#define IIT_IOC_QUERY		_IOWR(IIT_IOC_MAGIC, 0x06, struct iit_query)
+#define IIT_IOC_VMAP		_IOWR(IIT_IOC_MAGIC, 0x07, struct iit_vmap)
+#define IIT_IOC_VUNMAP		_IOWR(IIT_IOC_MAGIC, 0x08, struct iit_vmap)
+#define IIT_IOC_VMAP_READ	_IOWR(IIT_IOC_MAGIC, 0x09, struct iit_vmap)
+#define IIT_IOC_CPU		_IOWR(IIT_IOC_MAGIC, 0x0a, struct iit_cpu)
+
+/* mmap of the IOAS fd at offset (id << 12): dma_buf_mmap() of that buffer. */
+#define IIT_MMAP_OFFSET(id)	((__u64)(id) << 12)
+
+#endif /* _UAPI_LINUX_IOMMUFD_IMPORTER_TEST_H */

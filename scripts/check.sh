@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# check.sh [--demo] [KERNELS...]
+#
+# The project's test runner (`make check`, `make demo`). For each kernel
+# profile (scripts/kernels/NAME.sh; default: $KERNELS, else "6.1"):
+#   fetch      resolve the kernel from the archive, get image + headers
+#              (fetch-kernel.sh; cached per kernel version)
+#   dkms       build + install our DKMS package for it (dkms-build.sh)
+#   initramfs  busybox + modules + guest suite (mk-initramfs.sh)
+#   boot       run the suite in QEMU/TCG (boot-vm.sh) and read back its TAP
+#              results and dmesg (report.sh)
+# Every result line is "[KERNEL] ok ..." / "[KERNEL] not ok ..."; the last
+# line is "N passed, N failed[, N skipped]"; exit 1 on any failure.
+# --demo: same VMs running tests/guest/demo.sh, output streamed live, no
+# counting.
+#
+# Env: KERNELS, VM_TIMEOUT (s, default 900), VM_MEM, VM_SMP, GUEST_MODULES
+#      (default "vgem"), SPLAT_IGNORE, KVER_<profile> pins (e.g. KVER_6_1),
+#      DMABUF_REVOKE_CACHE (default ~/.cache/dmabuf-revoke), RUN_DIR.
+set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+mode=check
+kernels=()
+for arg in "$@"; do
+	case $arg in
+	--demo) mode=demo ;;
+	-h | --help)
+		sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
+		exit 0
+		;;
+	-*) die "unknown option $arg (try --help)" ;;
+	*) kernels+=("$arg") ;;
+	esac
+done
+if ((${#kernels[@]} == 0)); then
+	read -r -a kernels <<<"${KERNELS:-6.1}"
+fi
+
+ensure_pkgs "${HOST_PKGS[@]}"
+
+# Per-run scratch and logs, kept in the cache (outside the checkout); only
+# the newest runs are kept.
+runs="$CACHE_DIR/runs"
+run_dir=${RUN_DIR:-$runs/$(date +%Y%m%d-%H%M%S)-$$}
+mkdir -p "$run_dir"
+if [[ -z ${RUN_DIR:-} ]]; then
+	ln -sfn "$run_dir" "$runs/latest"
+	mapfile -t old < <(find "$runs" -mindepth 1 -maxdepth 1 -type d | sort | head -n -10)
+	((${#old[@]} == 0)) || rm -rf "${old[@]}"
+fi
+
+passed=0 failed=0 skipped=0 broken=0
+
+# emit: print report lines from stdin, counting the results among them.
+emit() {
+	local line
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		[[ $line =~ ^\[[^]]*\]\ (not\ )?ok([^[:alnum:]]|$) ]] || continue
+		shopt -s nocasematch
+		if [[ $line =~ \#\ *(skip|todo) ]]; then
+			skipped=$((skipped + 1))
+		elif [[ $line =~ ^\[[^]]*\]\ not\ ok ]]; then
+			failed=$((failed + 1))
+		else
+			passed=$((passed + 1))
+		fi
+		shopt -u nocasematch
+	done
+}
+# result LABEL "ok|not ok - text": one harness-level result line.
+result() {
+	if [[ $mode == demo ]]; then
+		# No counting in demo mode, but a broken step is still an error.
+		printf '[%s] %s\n' "$1" "$2"
+		[[ $2 == "not ok"* ]] && broken=$((broken + 1))
+		return 0
+	fi
+	emit <<<"[$1] $2"
+}
+join_times() {
+	local IFS=,
+	printf '%s\n' "${times[*]}" | sed 's/,/, /g'
+}
+# show LOG [LINES]: a step's log, indented, on failure (all, or the tail).
+show() {
+	if [[ -n ${2:-} ]]; then tail -n "$2" "$1"; else cat "$1"; fi | sed 's/^/    /'
+}
+
+# --- user-space tests, once for all kernels ---------------------------------
+t=$(now)
+rc=0
+"$SCRIPTS_DIR/build-tests.sh" >"$run_dir/tests-build.log" 2>&1 || rc=$?
+case $rc in
+0) echo "# tests: built in $(since "$t")s" ;;
+3) echo "# tests: no tests/Makefile yet, guest gets tests/guest/ only" ;;
+*)
+	result tests "not ok - build user-space tests (make -C tests)"
+	show "$run_dir/tests-build.log" 80
+	;;
+esac
+
+for k in "${kernels[@]}"; do
+	kdir="$run_dir/$k"
+	mkdir -p "$kdir"
+	if [[ ! -f $SCRIPTS_DIR/kernels/$k.sh ]]; then
+		result "$k" "not ok - kernel profile scripts/kernels/$k.sh exists"
+		continue
+	fi
+	times=()
+
+	echo "# [$k] fetch"
+	t=$(now)
+	if ! "$SCRIPTS_DIR/fetch-kernel.sh" "$k" "$kdir/kernel.env" >"$kdir/fetch.log" 2>&1; then
+		result "$k" "not ok - fetch and stage kernel $k"
+		show "$kdir/fetch.log" 60
+		continue
+	fi
+	times+=("fetch $(since "$t")s")
+	# shellcheck disable=SC1091 # written by fetch-kernel.sh
+	KVER=$(. "$kdir/kernel.env" && echo "$KVER")
+
+	echo "# [$k] dkms ($KVER)"
+	t=$(now)
+	rc=0
+	"$SCRIPTS_DIR/dkms-build.sh" "$k" "$kdir/kernel.env" "$kdir/dkms" "$kdir/modules" \
+		>"$kdir/dkms.log" 2>&1 || rc=$?
+	times+=("dkms $(since "$t")s")
+	case $rc in
+	0)
+		read -r pkg ver <"$kdir/modules/.package"
+		result "$k" "ok - dkms build + install of $pkg $ver for $KVER"
+		;;
+	3)
+		result "$k" "ok - dkms build # SKIP no dkms.conf in the repo yet"
+		mkdir -p "$kdir/modules"
+		;;
+	*)
+		result "$k" "not ok - dkms build + install for $KVER (DKMS output and make.log below)"
+		show "$kdir/dkms.log"
+		echo "# [$k] time: $(join_times)"
+		continue
+		;;
+	esac
+
+	echo "# [$k] initramfs"
+	t=$(now)
+	if ! "$SCRIPTS_DIR/mk-initramfs.sh" "$kdir/kernel.env" "$kdir/modules" "$kdir/initramfs" \
+		"$kdir/initramfs.cpio.gz" >"$kdir/initramfs.log" 2>&1; then
+		result "$k" "not ok - pack the initramfs"
+		show "$kdir/initramfs.log" 40
+		continue
+	fi
+	times+=("initramfs $(since "$t")s")
+
+	echo "# [$k] boot ($mode, timeout ${VM_TIMEOUT:-900}s)"
+	t=$(now)
+	rc=0
+	"$SCRIPTS_DIR/boot-vm.sh" "$kdir/kernel.env" "$kdir/initramfs.cpio.gz" "$mode" \
+		"$kdir/serial.log" || rc=$?
+	times+=("boot $(since "$t")s")
+	if ((rc == 130)); then
+		echo "error: interrupted" >&2
+		exit 130
+	fi
+	# report.sh also writes the cleaned console.txt used below.
+	"$SCRIPTS_DIR/report.sh" "$k" "$kdir/serial.log" "$kdir" "$mode" >"$kdir/report.txt"
+	if ((rc == 124)); then
+		result "$k" "not ok - VM finished within ${VM_TIMEOUT:-900}s (timed out; last 30 console lines below)"
+		show "$kdir/console.txt" 30
+	elif ((rc != 0)); then
+		result "$k" "not ok - QEMU ran the VM (exit status $rc)"
+		show "$kdir/serial.log.qemu" 20
+	fi
+	if [[ $mode == demo ]]; then
+		# No counting, but a demo whose guest failed must say so.
+		while IFS= read -r line; do
+			case $line in
+			"[$k] not ok - "*) result "$k" "${line#"[$k] "}" ;;
+			esac
+		done <"$kdir/report.txt"
+	else
+		emit <"$kdir/report.txt"
+	fi
+	echo "# [$k] time: $(join_times)"
+	echo "# [$k] logs: $kdir (serial.log, console.txt, dmesg.txt, *.log)"
+done
+
+if [[ $mode == demo ]]; then
+	((broken == 0)) || exit 1
+	exit 0
+fi
+echo "# run dir: $run_dir"
+summary="$passed passed, $failed failed"
+((skipped == 0)) || summary+=", $skipped skipped"
+echo "$summary"
+((failed == 0))

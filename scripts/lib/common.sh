@@ -1,0 +1,112 @@
+# shellcheck shell=bash disable=SC2034
+# Shared helpers for the VM test harness. Sourced, never executed.
+#
+# Every harness script sources this first; it defines where things live
+# (repo, cache), how to talk (say/die), how to install missing host tools
+# from Debian's archive, and a clock for the per-phase timings.
+
+# The repository root, derived from this file's location so the scripts work
+# from any current directory and from any clone (CI uses a fresh one).
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SCRIPTS_DIR="$REPO_ROOT/scripts"
+
+# Slow, run-independent things (kernel .debs, extracted kernels, busybox
+# tree, DKMS signing key) live outside the checkout so a fresh clone reuses
+# them and `git clean` cannot wipe them.
+CACHE_DIR=${DMABUF_REVOKE_CACHE:-$HOME/.cache/dmabuf-revoke}
+
+# Host tools every kernel needs (kernel profiles add their own, e.g. the
+# kernel's compiler). One list, used by check.sh and by .ci/run.
+HOST_PKGS=(qemu-system-x86 busybox-static cpio dkms kmod gzip xz-utils zstd
+	make gcc libc6-dev openssl)
+
+# Progress and diagnostics go to stderr so stdout stays the report.
+say() { printf '# %s\n' "$*" >&2; }
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# Wall clock in seconds with sub-second precision (bash >= 5 has
+# EPOCHREALTIME; no `date` fork per measurement).
+now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
+# since START -> "12.3" (seconds elapsed, one decimal).
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f\n", b - a }'; }
+
+# Run a command as root: CI and this machine are root; a developer may not be.
+as_root() {
+	if ((EUID == 0)); then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root for: $*"
+	fi
+}
+
+# `apt-get update` at most once per harness run: the flag is exported so the
+# child scripts see it too.
+apt_update_once() {
+	[[ ${DRTEST_APT_UPDATED:-} == 1 ]] && return 0
+	say "apt-get update"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q update >&2
+	export DRTEST_APT_UPDATED=1
+}
+
+# True when the apt lists are present at all. A fresh container has none,
+# and then every apt-cache query answers "nothing" instead of failing.
+apt_lists_present() {
+	compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null
+}
+
+pkg_installed() {
+	# No pipe into grep -q here: with pipefail a writer killed by SIGPIPE
+	# would turn a match into a failure.
+	[[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
+}
+
+# ensure_pkgs PKG... : install the Debian packages that are missing, without
+# recommends. Idempotent and silent when everything is there, so calling it on
+# every run costs only a few dpkg-query calls.
+ensure_pkgs() {
+	local p missing=()
+	for p in "$@"; do
+		pkg_installed "$p" || missing+=("$p")
+	done
+	((${#missing[@]})) || return 0
+	say "installing missing host packages: ${missing[*]}"
+	apt_lists_present || apt_update_once
+	local install=(env DEBIAN_FRONTEND=noninteractive apt-get -q -y
+		--no-install-recommends install "${missing[@]}")
+	# Stale lists make apt ask for files the mirror no longer has: refresh
+	# once and retry before giving up.
+	if ! as_root "${install[@]}" >&2; then
+		apt_update_once
+		as_root "${install[@]}" >&2
+	fi
+}
+
+# The Debian archive this machine's apt uses, read at run time from its
+# sources (deb822 *.sources or one-line *.list), never hard-coded: the CI
+# machine and a developer's may use different mirrors. Prints the first URI
+# that serves SUITE (default: the release suite, e.g. "bookworm"); needed by
+# profiles that bootstrap a chroot (7.2/sid).
+debian_archive_url() {
+	local want=${1:-$(. /etc/os-release && echo "$VERSION_CODENAME")}
+	local f
+	for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list; do
+		[[ -r $f ]] || continue
+		awk -v want="$want" '
+			# deb822 stanzas: collect URIs and Suites, check at the blank line.
+			/^[Uu][Rr][Ii][Ss]:/ { uris = $2 }
+			/^[Ss]uites:/ { for (i = 2; i <= NF; i++) if ($i == want) hit = 1 }
+			/^[[:space:]]*$/ { if (hit && uris) { print uris; found = 1; exit } uris = ""; hit = 0 }
+			# one-line format: deb [opts] URI SUITE COMPONENTS...
+			/^deb[[:space:]]/ {
+				i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+				if ($(i + 1) == want) { print $i; found = 1; exit }
+			}
+			END { if (!found && hit && uris) print uris }
+		' "$f" | sed -n 1p
+	done | sed -n 1p
+}

@@ -1,0 +1,107 @@
+# shellcheck shell=bash disable=SC2034
+# Default kernel-profile behaviour: take a Debian kernel (image + headers)
+# from the archive apt already knows, without installing it on the host.
+# Sourced by the step scripts BEFORE scripts/kernels/<name>.sh, so a profile
+# only sets its variables and overrides the functions that differ for it.
+#
+# Profile contract (scripts/kernels/<name>.sh):
+#   PROFILE_META      metapackage whose candidate names the kernel ABI
+#                     (e.g. linux-image-amd64, linux-image-6.12-amd64)
+#   PROFILE_SUITE     archive suite to read that candidate from
+#                     (e.g. bookworm-security; not the default candidate:
+#                     two suites can point at different ABIs)
+#   PROFILE_PIN       optional KVER (e.g. 6.1.0-56-amd64) to use instead
+#   PROFILE_HOST_PKGS array of host packages the module build needs
+#   APT_OPTS          optional array of extra apt options (e.g. a sid
+#                     sources list and lists dir for the 7.2 profile)
+# Functions a profile may override:
+#   profile_resolve        sets KVER and KPKGS (array of name=version)
+#   profile_fixup_kroot R  make the extracted headers under R usable in place
+#   profile_dkms ARGS...   run dkms (default: the host's; 7.2: in a chroot)
+#   profile_prepare        anything else needed before the DKMS build
+
+APT_OPTS=()
+
+# apt-cache/apt-get with the profile's extra options.
+kdeb_apt_cache() { apt-cache "${APT_OPTS[@]}" "$@"; }
+
+# The version of PKG that SUITE offers, from `apt-cache madison`
+# ("pkg | version | URI suite/component arch Packages").
+kdeb_version_in_suite() {
+	local pkg=$1 suite=$2
+	kdeb_apt_cache madison "$pkg" 2>/dev/null |
+		awk -F' *[|] *' -v s="$suite" '$3 ~ (" " s "/") && !v { v = $2 } END { if (v) print v }'
+}
+
+# One field of PKG=VER's first stanza (several suites can carry the same
+# version). Output is captured first and parsed after: awk exiting early on
+# a pipe would SIGPIPE apt-cache and, under pipefail, fail the pipeline.
+kdeb_field() {
+	local pkgver=$1 field=$2 out
+	out=$(kdeb_apt_cache show "$pkgver" 2>/dev/null) || return 1
+	awk -v f="$field:" '$1 == f && !done { sub(/^[^:]*: */, ""); print; done = 1 }' <<<"$out"
+}
+
+# Depends of PKG=VER as one name per line (alternatives and versions dropped).
+kdeb_depends() {
+	kdeb_field "$1" Depends | tr ',' '\n' | sed -E 's/^ *//; s/[ |(].*//' | sed '/^$/d'
+}
+
+kdeb_exists() { [[ -n $(kdeb_field "$1" Package) ]]; }
+
+# Default resolver: the metapackage's candidate in PROFILE_SUITE depends on
+# linux-image-<KVER>; take that image (its -unsigned twin when the archive
+# has one: same modules, no signature to carry around) plus
+# linux-headers-<KVER> and the headers' own linux-headers-*-common and
+# linux-kbuild-* dependencies, all at the same source version.
+profile_resolve() {
+	local ver img
+	if [[ -n ${PROFILE_PIN:-} ]]; then
+		KVER=$PROFILE_PIN
+		ver=$(kdeb_field "linux-headers-$KVER" Version) ||
+			die "pinned kernel $KVER: linux-headers-$KVER is not in the archive"
+		[[ -n $ver ]] || die "pinned kernel $KVER: linux-headers-$KVER is not in the archive"
+	else
+		ver=$(kdeb_version_in_suite "$PROFILE_META" "$PROFILE_SUITE")
+		[[ -n $ver ]] || die "$PROFILE_META has no version in $PROFILE_SUITE"
+		img=$(kdeb_depends "$PROFILE_META=$ver" | awk '/^linux-image-/ && !n++')
+		[[ -n $img ]] || die "$PROFILE_META=$ver depends on no linux-image-*"
+		KVER=${img#linux-image-}
+		KVER=${KVER%-unsigned}
+	fi
+	KPKGS=()
+	if kdeb_exists "linux-image-$KVER-unsigned=$ver"; then
+		KPKGS+=("linux-image-$KVER-unsigned=$ver")
+	else
+		KPKGS+=("linux-image-$KVER=$ver")
+	fi
+	KPKGS+=("linux-headers-$KVER=$ver")
+	local dep
+	while read -r dep; do
+		case $dep in
+		linux-headers-* | linux-kbuild-*)
+			kdeb_exists "$dep=$ver" || die "$dep=$ver (needed by linux-headers-$KVER) is not in the archive"
+			KPKGS+=("$dep=$ver")
+			;;
+		esac
+	done < <(kdeb_depends "linux-headers-$KVER=$ver")
+}
+
+# Debian's headers are relocatable except for absolute paths in the
+# per-flavour Makefile ("include /usr/src/linux-headers-X-common/Makefile"):
+# point those into the staging root. The modules/KVER/build link is absolute
+# too; make it relative so it also resolves inside the staging root.
+profile_fixup_kroot() {
+	local root=$1
+	local mk="$root/usr/src/linux-headers-$KVER/Makefile"
+	[[ -f $mk ]] && sed -i -E "s#(^|[[:space:]=])/usr/src/#\\1$root/usr/src/#g" "$mk"
+	local moddir="$root/lib/modules/$KVER"
+	if [[ -L $moddir/build ]]; then
+		ln -sfn "../../../usr/src/linux-headers-$KVER" "$moddir/build"
+	fi
+}
+
+profile_prepare() { :; }
+
+# DKMS on the host, with every tree redirected by the caller's options.
+profile_dkms() { dkms "$@"; }

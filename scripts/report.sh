@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# report.sh LABEL SERIAL_LOG OUTDIR [MODE]
+#
+# Turn one VM's serial console log into report lines on stdout, each
+# prefixed with "[LABEL] ":
+#   - every top-level TAP result of the guest suite ("ok N ..." /
+#     "not ok N ...", with "# SKIP"/"# TODO" kept), a failing result
+#     preceded by the guest's "#" diagnostics that led to it (indented);
+#   - "not ok - ..." when the suite's exit marker is missing, its exit
+#     status is non-zero, or fewer/more results came than its plan(s) said;
+#   - "ok|not ok - dmesg has no kernel splat", the offending lines shown.
+# MODE demo: the guest ran demo.sh, which prints a story, not TAP: only
+# the exit marker/status and the splat check apply.
+# Writes OUTDIR/console.txt (cleaned log) and OUTDIR/dmesg.txt. Counting is
+# the caller's job (lines starting "[LABEL] ok" / "[LABEL] not ok").
+set -euo pipefail
+
+usage="usage: report.sh LABEL SERIAL_LOG OUTDIR [MODE]"
+label=${1:?$usage}
+log=${2:?$usage}
+outdir=${3:?$usage}
+mode=${4:-check}
+mkdir -p "$outdir"
+console="$outdir/console.txt"
+dmesg_txt="$outdir/dmesg.txt"
+
+# Kernel splats worth failing a run for (case-sensitive on purpose: boot
+# banners say "kasan:" / "MAX_LOCKDEP_KEYS" / "kmemleak: ... initialized",
+# reports say "BUG: KASAN:", "lockdep", "unreferenced object").
+splat_re='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|sleeping function called from invalid context|unreferenced object|Kernel panic|refcount_t:|list_add corruption|list_del corruption|stack-protector|INFO: task .* blocked'
+# Known-harmless lines to ignore, as an ERE (empty: none). Keep it narrow.
+ignore_re=${SPLAT_IGNORE:-}
+
+# Serial output has CR LF line ends and the firmware's/kernel's terminal
+# escapes (reset, clear screen) glued to the first guest line.
+tr -d '\r' <"$log" |
+	sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[c78=>]//g; s/\x1b[()][0-9A-Za-z]//g' >"$console"
+
+# Guest part: from "@@SUITE-BEGIN" (or the start, if an init without that
+# marker ran) to "@@SUITE-EXIT".
+has_begin=0
+if grep -q '@@SUITE-BEGIN' "$console"; then has_begin=1; fi
+awk -v L="[$label]" -v has_begin="$has_begin" -v tap="$([[ $mode == demo ]] || echo 1)" '
+	BEGIN { in_suite = !has_begin; nres = 0; plan = 0; ndiag = 0 }
+	/@@SUITE-BEGIN/ { in_suite = 1; nres = 0; plan = 0; ndiag = 0; next }
+	/^@@SUITE-EXIT [0-9-]+@@/ { exit_seen = 1; rc = $2; sub(/@@$/, "", rc); in_suite = 0; next }
+	!in_suite || !tap { next }
+	/^1\.\.[0-9]+/ { p = $0; sub(/^1\.\./, "", p); plan += p + 0; planned = 1; next }
+	/^#/ { diag[ndiag++ % 20] = $0; next }
+	/^(not )?ok [0-9]+/ {
+		nres++
+		if ($0 ~ /^not ok/ && $0 !~ /# *(SKIP|TODO)/) {
+			first = ndiag > 20 ? ndiag - 20 : 0
+			for (i = first; i < ndiag; i++) print "      " diag[i % 20]
+		}
+		ndiag = 0
+		print L " " $0
+		next
+	}
+	END {
+		if (!exit_seen)
+			print L " not ok - guest suite finished (no @@SUITE-EXIT marker: hang, crash or panic; see console log)"
+		else if (rc != 0)
+			print L " not ok - guest suite exit status is 0 (got " rc ")"
+		if (tap && exit_seen && planned && nres != plan)
+			print L " not ok - guest suite ran its " plan " planned tests (got " nres " results)"
+		if (tap && exit_seen && !planned && nres == 0)
+			print L " not ok - guest suite reported at least one TAP result"
+	}
+' "$console"
+
+# dmesg: the dump between the markers; without one (guest died), the
+# console itself, where panics and BUG/Oops still show at loglevel 3.
+awk '/^@@DMESG-BEGIN@@/ { on = 1; next } /^@@DMESG-END@@/ { on = 0 } on' "$console" >"$dmesg_txt"
+if [[ -s $dmesg_txt ]]; then
+	scan=$dmesg_txt
+	what="dmesg has no kernel splat"
+else
+	scan=$console
+	what="no kernel splat on the console (guest gave no dmesg dump)"
+fi
+# grep's exit status 1 (no match) is the good case, not an error.
+hits=$(grep -E -- "$splat_re" "$scan" || true)
+if [[ -n $ignore_re && -n $hits ]]; then
+	hits=$(grep -Ev -- "$ignore_re" <<<"$hits" || true)
+fi
+if [[ -n $hits ]]; then
+	echo "[$label] not ok - $what ($(wc -l <<<"$hits") matching lines)"
+	# The first lines of each splat say what and where; cap the noise.
+	sed -n '1,40s/^/      /p' <<<"$hits"
+else
+	echo "[$label] ok - $what"
+fi

@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The revoke contract, R1-R11 (DESIGN.md section 3), one rule at a time. */
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <linux/dma-buf.h>
+
+#include "suite.h"
+
+struct fixture {
+	int dev, buf, ioas;
+};
+
+static bool setup(struct fixture *f, unsigned int flags)
+{
+	f->ioas = -1;
+	f->buf = vre_buffer(&f->dev, SZ, flags);
+	if (f->buf < 0)
+		return false;
+	f->ioas = iit_open();
+	return f->ioas >= 0;
+}
+
+static void teardown(struct fixture *f)
+{
+	if (f->ioas >= 0)
+		close(f->ioas);
+	if (f->buf >= 0) {
+		close(f->buf);
+		close(f->dev);
+	}
+}
+
+static int do_revoke(int fd, struct dmabuf_revoke_report *r)
+{
+	return drs_revoke(fd, 1000, r, NULL, 0);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void t_r1_permanent(void)
+{
+	struct dmabuf_revoke_report r1, r2;
+	struct dmabuf_revoke_query q, q2;
+	struct fixture f;
+	int buf2;
+
+	if (!tap_ok(setup(&f, 0), "R1 setup"))
+		goto out;
+	tap_ok(!do_revoke(f.buf, &r1) && !(r1.flags & DMABUF_REVOKE_REPORT_ALREADY),
+	       "R1 first revoke succeeds and is not 'already revoked'");
+	tap_ok(!do_revoke(f.buf, &r2) && (r2.flags & DMABUF_REVOKE_REPORT_ALREADY),
+	       "R1 second revoke is a no-op that succeeds and says already revoked");
+	tap_ok(!drs_query(f.buf, &q) &&
+	       (q.state & DMABUF_REVOKE_STATE_REVOKED) &&
+	       (q.state & DMABUF_REVOKE_STATE_COMPLETE),
+	       "R1 QUERY reports revoked and complete");
+
+	/* A device reset neither un-revokes the old buffer nor blocks new ones. */
+	tap_ok(vre_reset(f.dev) >= 0, "R1 device reset after revoke works");
+	buf2 = vre_export(f.dev, 0, 0, SZ, 0);
+	tap_ok(buf2 >= 0 && !drs_query(buf2, &q2) &&
+	       !(q2.state & DMABUF_REVOKE_STATE_REVOKED) &&
+	       !drs_query(f.buf, &q) && (q.state & DMABUF_REVOKE_STATE_REVOKED) &&
+	       !map_buf(f.buf, SZ),
+	       "R1 after reset the old buffer stays revoked, a new export is live");
+	if (buf2 >= 0)
+		close(buf2);
+out:
+	teardown(&f);
+}
+
+static void t_r2_attach(void)
+{
+	struct fixture f;
+	uint32_t id, h;
+	int vgem;
+
+	if (!tap_ok(setup(&f, 0), "R2 setup"))
+		goto out;
+	do_revoke(f.buf, NULL);
+	tap_ok(iit_map(f.ioas, f.buf, IOVA, 0, &id) == -ENODEV,
+	       "R2 dynamic attach after revoke fails with ENODEV");
+	tap_ok(iit_map(f.ioas, f.buf, IOVA, IIT_MAP_STATIC, &id) == -ENODEV,
+	       "R2 static attach after revoke fails with ENODEV");
+	vgem = vgem_open();
+	if (vgem < 0) {
+		tap_skip("no vgem", "R2 vgem PRIME import after revoke fails");
+	} else {
+		tap_ok(vgem_import(vgem, f.buf, &h) == -ENODEV,
+		       "R2 vgem PRIME import after revoke fails with ENODEV");
+		close(vgem);
+	}
+out:
+	teardown(&f);
+}
+
+static void t_r3_map(void)
+{
+	struct dmabuf_revoke_query q;
+	struct iit_query iq;
+	struct fixture f;
+	uint8_t byte;
+	uint32_t id;
+
+	if (!tap_ok(setup(&f, 0) &&
+		    !iit_map(f.ioas, f.buf, IOVA, IIT_MAP_KEEP_ALIVE, &id),
+		    "R3 setup: a re-mapping dynamic importer"))
+		goto out;
+	do_revoke(f.buf, NULL);
+	tap_ok(!iit_query(f.ioas, id, &iq) && iq.state == IIT_STATE_INVALIDATED,
+	       "R3 the importer dropped its mapping on invalidation");
+	tap_ok(iit_id_op(f.ioas, IIT_IOC_REMAP, id) == -ENODEV,
+	       "R3 re-map after invalidation fails with ENODEV");
+	tap_ok(!drs_query(f.buf, &q) && q.mappings == 0,
+	       "R3 no device mapping of the buffer is left");
+	tap_ok(iit_dma(f.ioas, IOVA, &byte, 1, false) == -ENODEV,
+	       "R3 device DMA through the dropped mapping fails");
+out:
+	teardown(&f);
+}
+
+static void t_r4_pin(void)
+{
+	struct fixture f;
+	uint32_t id;
+
+	if (!tap_ok(setup(&f, 0) &&
+		    !iit_map(f.ioas, f.buf, IOVA,
+			     IIT_MAP_KEEP_ALIVE | IIT_MAP_NO_PIN, &id),
+		    "R4 setup: an attachment that is not pinned"))
+		goto out;
+	tap_ok(!iit_id_op(f.ioas, IIT_IOC_PIN, id) &&
+	       !iit_id_op(f.ioas, IIT_IOC_UNPIN, id),
+	       "R4 pin and unpin work before revoke");
+	do_revoke(f.buf, NULL);
+	tap_ok(iit_id_op(f.ioas, IIT_IOC_PIN, id) == -ENODEV,
+	       "R4 pin after revoke fails with ENODEV");
+out:
+	teardown(&f);
+}
+
+static void t_r5_vmap(void)
+{
+	struct dmabuf_revoke_version v;
+	struct dmabuf_revoke_report r;
+	uint8_t data[256], got[256];
+	uint32_t ids[3], late;
+	struct fixture f;
+	unsigned int i;
+	int ret;
+
+	if (!tap_ok(setup(&f, 0) && !drs_version(&v), "R5 setup"))
+		goto out;
+	fill_pattern(data, sizeof(data), 5);
+	vre_bar_rw(f.dev, 0, 0, data, sizeof(data), true);
+	for (i = 0, ret = 0; i < 3 && !ret; i++)
+		ret = iit_vmap(f.ioas, f.buf, &ids[i]);
+	tap_ok(!ret && !iit_vmap_read(f.ioas, ids[0], got, sizeof(got)) &&
+	       !memcmp(got, data, sizeof(got)),
+	       "R5 three kernel vmaps before revoke read the buffer");
+	ret = do_revoke(f.buf, &r);
+	tap_ok(!ret && r.vmaps == 3,
+	       "R5 REVOKE reports the 3 vmaps it cannot tear down (got %u)",
+	       r.vmaps);
+	for (i = 0, ret = 0; i < 3; i++)
+		ret |= iit_vunmap(f.ioas, ids[i]);
+	tap_ok(!ret, "R10 vunmap of vmaps held across revoke works");
+
+	ret = iit_vmap(f.ioas, f.buf, &late);
+	if (v.features & DMABUF_REVOKE_FEAT_VMAP_FAILS) {
+		tap_ok(ret == -EINVAL, "R5 vmap after revoke fails with EINVAL");
+	} else {
+		/* 6.1: no clean failure exists; never the exporter's memory. */
+		tap_ok(!ret && !iit_vmap_read(f.ioas, late, got, sizeof(got)) &&
+		       all_bytes(got, sizeof(got), 0),
+		       "R5 vmap after revoke gets zeroed private memory, not the buffer (6.1 core)");
+		if (!ret)
+			iit_vunmap(f.ioas, late);
+	}
+out:
+	teardown(&f);
+}
+
+/* Touch one byte of every page; count SIGBUS. */
+static unsigned int sigbus_pages(uint8_t *p, size_t len, bool write)
+{
+	unsigned int n = 0;
+	uint8_t v;
+	size_t i;
+
+	for (i = 0; i < len; i += PAGE)
+		n += (write ? touch_write(p + i, 1) : touch_read(p + i, &v)) ==
+		     TOUCH_SIGBUS;
+	return n;
+}
+
+static void r6_mode(unsigned int flags, const char *how)
+{
+	struct dmabuf_revoke_report r;
+	struct fixture f;
+	uint8_t *p = NULL, *p2;
+	int status, go[2];
+	pid_t child;
+	char c = 0;
+
+	if (!tap_ok(setup(&f, flags) && (p = map_buf(f.buf, SZ)) && !pipe(go),
+		    "R6 setup (%s)", how))
+		goto out;
+	/* Populate only the first half: the rest was never faulted in. */
+	fill_pattern(p, SZ / 2, 6);
+	child = fork();
+	if (child == 0) {
+		/* The child's copy of the mapping, revoked under its feet. */
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(sigbus_pages(p, SZ, false) == SZ / PAGE ? 0 : 1);
+	}
+	close(go[0]);
+	status = do_revoke(f.buf, &r);
+	tap_ok(!status && r.user_mappings == 2,
+	       "R6 REVOKE zaps both user mappings, parent's and child's (%s, got %u)",
+	       how, r.user_mappings);
+	tap_ok(sigbus_pages(p, SZ / 2, false) == SZ / 2 / PAGE,
+	       "R6 read of a zapped, populated page raises SIGBUS (%s)", how);
+	tap_ok(sigbus_pages(p + SZ / 2, SZ / 2, false) == SZ / 2 / PAGE,
+	       "R6 read of a never-faulted page raises SIGBUS (%s)", how);
+	tap_ok(sigbus_pages(p, SZ, true) == SZ / PAGE,
+	       "R6 write to the zapped mapping raises SIGBUS (%s)", how);
+	if (write(go[1], &c, 1) != 1)
+		kill(child, SIGKILL);
+	close(go[1]);
+	tap_ok(waitpid(child, &status, 0) == child && WIFSIGNALED(status) == 0 &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "R6 a forked child's copy of the mapping raises SIGBUS too (%s)",
+	       how);
+	p2 = map_buf(f.buf, SZ);
+	tap_ok(!p2 && errno == ENODEV, "R6 mmap after revoke fails with ENODEV (%s)",
+	       how);
+	if (p2)
+		munmap(p2, SZ);
+	tap_ok(!munmap(p, SZ), "R10 munmap of a zapped mapping works (%s)", how);
+out:
+	teardown(&f);
+}
+
+static void t_r6_user_mappings(void)
+{
+	struct fixture f;
+	uint8_t *p;
+	uint32_t id;
+
+	r6_mode(0, "pre-populated");
+	r6_mode(VRE_EXPORT_MMAP_FAULT, "exporter fault handler");
+
+	if (!tap_ok(setup(&f, 0), "R6 setup (private, dma_buf_mmap)"))
+		goto out;
+	p = mmap(NULL, SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE, f.buf, 0);
+	tap_ok(p == MAP_FAILED && errno == EINVAL,
+	       "R6 MAP_PRIVATE of a managed buffer is refused with EINVAL");
+
+	/* dma_buf_mmap() from another driver: the importer's own fd. */
+	p = MAP_FAILED;
+	if (!iit_map(f.ioas, f.buf, IOVA, 0, &id))
+		p = mmap(NULL, SZ, PROT_READ | PROT_WRITE, MAP_SHARED, f.ioas,
+			 IIT_MMAP_OFFSET(id));
+	if (tap_ok(p != MAP_FAILED && !touch_write(p, 7),
+		   "R6 mapping through dma_buf_mmap() of another driver works")) {
+		do_revoke(f.buf, NULL);
+		tap_ok(sigbus_pages(p, SZ, false) == SZ / PAGE,
+		       "R6 a mapping made through dma_buf_mmap() raises SIGBUS after revoke");
+		munmap(p, SZ);
+	}
+out:
+	teardown(&f);
+}
+
+static void t_r7_cpu_access(void)
+{
+	struct fixture f;
+
+	if (!tap_ok(setup(&f, 0), "R7 setup"))
+		goto out;
+	tap_ok(!dmabuf_sync(f.buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW) &&
+	       !iit_cpu(f.ioas, f.buf, false, true),
+	       "R7 CPU access begins before revoke (ioctl and in-kernel)");
+	do_revoke(f.buf, NULL);
+	tap_ok(dmabuf_sync(f.buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ) == -ENODEV,
+	       "R7 DMA_BUF_IOCTL_SYNC start after revoke fails with ENODEV");
+	tap_ok(!dmabuf_sync(f.buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW),
+	       "R7 DMA_BUF_IOCTL_SYNC end after revoke succeeds");
+	tap_ok(iit_cpu(f.ioas, f.buf, false, false) == -ENODEV,
+	       "R7 dma_buf_begin_cpu_access() after revoke fails with ENODEV");
+	tap_ok(!iit_cpu(f.ioas, f.buf, true, true),
+	       "R7 dma_buf_end_cpu_access() after revoke succeeds");
+out:
+	teardown(&f);
+}
+
+static void t_r8_notify(void)
+{
+	struct dmabuf_revoke_report r;
+	struct iit_query q1, q2;
+	struct fixture f;
+	uint32_t a, b, c;
+
+	if (!tap_ok(setup(&f, 0) &&
+		    !iit_map(f.ioas, f.buf, IOVA, 0, &a) &&
+		    !iit_map(f.ioas, f.buf, 2 * IOVA, IIT_MAP_KEEP_ALIVE, &b) &&
+		    !iit_map(f.ioas, f.buf, 3 * IOVA, IIT_MAP_STATIC, &c),
+		    "R8 setup: two dynamic and one static attachment"))
+		goto out;
+	tap_ok(!do_revoke(f.buf, &r) && r.attachments == 3 && r.notified == 2 &&
+	       r.static_attachments == 1,
+	       "R8 REVOKE tells the 2 dynamic importers, counts the static one");
+	do_revoke(f.buf, NULL);
+	tap_ok(!iit_query(f.ioas, a, &q1) && !iit_query(f.ioas, b, &q2) &&
+	       q1.invalidations == 1 && q2.invalidations == 1 &&
+	       q1.state == IIT_STATE_REVOKED,
+	       "R8 each dynamic attachment got exactly one notification");
+out:
+	teardown(&f);
+}
+
+static void t_r9_fences(void)
+{
+	struct dmabuf_revoke_report r;
+	struct dmabuf_revoke_query q;
+	struct vre_stats s;
+	struct fixture f;
+	uint32_t fence;
+
+	if (!tap_ok(setup(&f, 0) && !vre_fence_add(f.dev, f.buf, &fence),
+		    "R9 setup: an unsignalled BOOKKEEP fence"))
+		goto out;
+	tap_ok(!drs_revoke(f.buf, 200, &r, NULL, 0) &&
+	       (r.flags & DMABUF_REVOKE_REPORT_FENCES),
+	       "R9 revoke reports fences that did not signal in time");
+	tap_ok(!vre_stats(f.dev, false, &s) && s.revokes == 0 &&
+	       !drs_query(f.buf, &q) && !(q.state & DMABUF_REVOKE_STATE_COMPLETE),
+	       "R9/R11 not complete, exporter not told, while a fence is pending");
+	vre_fence_signal(f.dev, fence);
+	tap_ok(!drs_revoke(f.buf, 1000, &r, NULL, 0) &&
+	       !(r.flags & DMABUF_REVOKE_REPORT_FENCES) &&
+	       (r.flags & DMABUF_REVOKE_REPORT_ALREADY) &&
+	       !vre_stats(f.dev, false, &s) && s.revokes == 1,
+	       "R9 once the fence signalled, revoke completes and the exporter is told");
+out:
+	teardown(&f);
+}
+
+static void t_r9_importers(void)
+{
+	struct dmabuf_revoke_entry e[4];
+	struct dmabuf_revoke_report r;
+	struct fixture f;
+	uint32_t ign, st, dyn;
+	double t0, dt;
+	int vgem, ret;
+	uint32_t h;
+
+	if (!tap_ok(setup(&f, 0) &&
+		    !iit_map(f.ioas, f.buf, IOVA, IIT_MAP_IGNORE, &ign) &&
+		    !iit_map(f.ioas, f.buf, 2 * IOVA, IIT_MAP_STATIC, &st) &&
+		    !iit_map(f.ioas, f.buf, 3 * IOVA, 0, &dyn),
+		    "R9 setup: ignoring, static and well-behaved importers"))
+		goto out;
+	t0 = now_ms();
+	memset(e, 0, sizeof(e));
+	tap_ok(!drs_revoke(f.buf, 300, &r, e, 4), "R9 revoke with 300 ms timeout");
+	dt = now_ms() - t0;
+	tap_ok(dt >= 250, "R9 revoke waited for the ignoring importer (%.0f ms)", dt);
+	tap_ok((r.flags & DMABUF_REVOKE_REPORT_INCOMPLETE) && r.nr_entries == 2 &&
+	       r.mappings_remaining == 2,
+	       "R9 report lists exactly the 2 attachments still mapped (got %u)",
+	       r.nr_entries);
+	tap_ok((e[0].reason == DMABUF_REVOKE_REMAIN_TIMEOUT &&
+		e[1].reason == DMABUF_REVOKE_REMAIN_STATIC) ||
+	       (e[1].reason == DMABUF_REVOKE_REMAIN_TIMEOUT &&
+		e[0].reason == DMABUF_REVOKE_REMAIN_STATIC),
+	       "R9 report says why: one ignored the notification, one is static");
+	tap_ok(!iit_id_op(f.ioas, IIT_IOC_UNMAP, ign) &&
+	       !iit_id_op(f.ioas, IIT_IOC_UNMAP, st) &&
+	       !iit_id_op(f.ioas, IIT_IOC_UNMAP, dyn),
+	       "R10 importers unmap and detach after revoke");
+	tap_ok(!drs_revoke(f.buf, 300, &r, NULL, 0) &&
+	       !(r.flags & DMABUF_REVOKE_REPORT_INCOMPLETE) && !r.nr_entries,
+	       "R9 once they unmapped, nothing is left to report");
+	teardown(&f);
+
+	/* vgem: a real in-kernel static importer. */
+	vgem = vgem_open();
+	if (vgem < 0) {
+		tap_skip("no vgem", "R9 vgem static import is listed in the report");
+		return;
+	}
+	if (setup(&f, 0) && !vgem_import(vgem, f.buf, &h)) {
+		memset(e, 0, sizeof(e));
+		ret = drs_revoke(f.buf, 300, &r, e, 4);
+		tap_ok(!ret && r.static_attachments == 1 &&
+		       (r.flags & DMABUF_REVOKE_REPORT_INCOMPLETE) &&
+		       r.nr_entries == 1 && e[0].reason == DMABUF_REVOKE_REMAIN_STATIC &&
+		       !strcmp(e[0].device, "vgem"),
+		       "R9 vgem's static PRIME import is listed in the report (%s)",
+		       e[0].device);
+		vgem_close_handle(vgem, h);
+	} else {
+		tap_ok(false, "R9 vgem PRIME import of a managed buffer");
+	}
+	close(vgem);
+out:
+	teardown(&f);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void t_r9_interruptible(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct fixture f;
+	uint32_t id;
+	double t0, dt;
+	int ret;
+
+	if (!tap_ok(setup(&f, 0) &&
+		    !iit_map(f.ioas, f.buf, IOVA, IIT_MAP_IGNORE, &id),
+		    "R9 setup: an importer that never unmaps"))
+		goto out;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	t0 = now_ms();
+	ret = drs_revoke(f.buf, 60000, NULL, NULL, 0);
+	dt = now_ms() - t0;
+	alarm(0);
+	tap_ok(ret == -EINTR && dt < 30000,
+	       "R9 a user's revoke wait ends with EINTR on a signal (%.0f ms)", dt);
+	tap_ok(drs_is_revoked(f.buf),
+	       "R9 the interrupted revoke still revoked the buffer");
+out:
+	teardown(&f);
+}
+
+static void t_r10_release(void)
+{
+	struct vre_stats s0, s1;
+	struct fixture f;
+	uint32_t id, v;
+	uint8_t *p;
+	bool ok;
+
+	if (!tap_ok(setup(&f, 0) && !vre_stats(f.dev, true, &s0), "R10 setup"))
+		goto out;
+	p = map_buf(f.buf, SZ);
+	ok = p && !iit_map(f.ioas, f.buf, IOVA, IIT_MAP_IGNORE, &id) &&
+	     !iit_vmap(f.ioas, f.buf, &v) &&
+	     !dmabuf_sync(f.buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	do_revoke(f.buf, NULL);
+	ok = ok && !dmabuf_sync(f.buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW) &&
+	     !munmap(p, SZ) && !iit_vunmap(f.ioas, v) &&
+	     !iit_id_op(f.ioas, IIT_IOC_UNMAP, id);
+	tap_ok(ok, "R10 every teardown path works after revoke");
+	close(f.buf);
+	f.buf = -1;
+	tap_ok(!vre_stats(f.dev, true, &s1) && s1.releases == s0.releases + 1 &&
+	       s1.live == s0.live - 1 && s1.late_callbacks == 0,
+	       "R10 the exporter's release ran exactly once, no late callback");
+	close(f.dev);
+out:
+	teardown(&f);
+}
+
+static void t_r11_callback(void)
+{
+	uint8_t *data = malloc(3 * SZ), *got = malloc(3 * SZ);
+	uint64_t bar = 3 * SZ;
+	struct vre_stats s;
+	int dev, buf = -1;
+
+	dev = vre_device(1, &bar);
+	fill_pattern(data, 3 * SZ, 11);
+	if (!tap_ok(dev >= 0 && !vre_bar_rw(dev, 0, 0, data, 3 * SZ, true) &&
+		    (buf = vre_export(dev, 0, SZ, SZ, 0)) >= 0,
+		    "R11 setup: a buffer over the middle of a BAR"))
+		goto out;
+	do_revoke(buf, NULL);
+	do_revoke(buf, NULL);
+	tap_ok(!vre_stats(dev, false, &s) && s.revokes == 1 &&
+	       s.scrubbed_bytes == SZ,
+	       "R11 the revoke-complete callback ran exactly once");
+	vre_bar_rw(dev, 0, 0, got, 3 * SZ, false);
+	tap_ok(all_bytes(got + SZ, SZ, VRE_SCRUB_BYTE) &&
+	       !memcmp(got, data, SZ) && !memcmp(got + 2 * SZ, data + 2 * SZ, SZ),
+	       "R11 the exporter scrubbed exactly the revoked range");
+out:
+	if (buf >= 0)
+		close(buf);
+	if (dev >= 0)
+		close(dev);
+	free(data);
+	free(got);
+}
+
+const struct suite_case contract_cases[] = {
+	{ "contract", t_r1_permanent },
+	{ "contract", t_r2_attach },
+	{ "contract", t_r3_map },
+	{ "contract", t_r4_pin },
+	{ "contract", t_r5_vmap },
+	{ "contract", t_r6_user_mappings },
+	{ "contract", t_r7_cpu_access },
+	{ "contract", t_r8_notify },
+	{ "contract", t_r9_fences },
+	{ "contract", t_r9_importers },
+	{ "contract", t_r9_interruptible },
+	{ "contract", t_r10_release },
+	{ "contract", t_r11_callback },
+	{ NULL, NULL },
+};

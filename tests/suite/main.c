@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * revoke_suite: the conformance suite, run inside the test VM (or on a host
+ * by the field test). usage: revoke_suite [GROUP...]; no argument runs all.
+ */
+#include "suite.h"
+
+static const struct suite_case *const tables[] = {
+	skeleton_cases, contract_cases, conformance_cases, uapi_cases,
+	stress_cases,
+};
+
+static int selected(const char *group, int argc, char **argv)
+{
+	int i;
+
+	if (argc < 2)
+		return 1;
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], group))
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct suite_case *c;
+	size_t t;
+
+	tap_begin();
+	if (drs_fd() < 0)
+		tap_diag("cannot open %s: %s", DEV_REVOKE, strerror(-drs_fd()));
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (c = tables[t]; c->fn; c++)
+			if (selected(c->group, argc, argv))
+				c->fn();
+	return tap_end();
+}

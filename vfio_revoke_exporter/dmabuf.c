@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The exported buffers: a range of a BAR's pages behind a dma-buf. This is
+ * the part a driver author adapts. Nothing here knows about revoke except
+ * vre_revoked(): the shim stops every access path before it reaches these
+ * callbacks, and tells us once it is safe to reuse the memory.
+ */
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dmabuf_revoke.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/mm.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "dmabuf_revoke_compat.h"
+#include "vre.h"
+
+/*
+ * Every non-teardown callback counts itself; one that arrives after the
+ * shim said the revoke was complete is a broken guarantee (R9), which the
+ * tests read back as late_callbacks.
+ */
+static void vre_note_callback(struct vre_buf *buf)
+{
+	vre_inc(buf->vdev, callbacks);
+	if (READ_ONCE(buf->revoke_done))
+		vre_inc(buf->vdev, late_callbacks);
+}
+
+static int vre_attach(struct dma_buf *dmabuf,
+		      struct dma_buf_attachment *attach)
+{
+	vre_note_callback(dmabuf->priv);
+	return 0;
+}
+
+/*
+ * Called with dmabuf->resv held for managed buffers (the shim makes them
+ * dynamic), so it must not take that lock; it takes none.
+ */
+static struct sg_table *vre_map(struct dma_buf_attachment *attach,
+				enum dma_data_direction dir)
+{
+	struct vre_buf *buf = attach->dmabuf->priv;
+	struct sg_table *sgt;
+	int ret;
+
+	vre_note_callback(buf);
+	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table_from_pages(sgt, buf->pages, buf->npages, 0,
+					buf->npages << PAGE_SHIFT, GFP_KERNEL);
+	if (ret)
+		goto err_free;
+	ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
+	if (ret)
+		goto err_table;
+	return sgt;
+
+err_table:
+	sg_free_table(sgt);
+err_free:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+static void vre_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
+		      enum dma_data_direction dir)
+{
+	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+static void vre_release(struct dma_buf *dmabuf)
+{
+	struct vre_buf *buf = dmabuf->priv;
+	struct vre_device *vdev = buf->vdev;
+
+	mutex_lock(&vdev->lock);
+	list_del(&buf->node);
+	mutex_unlock(&vdev->lock);
+	vre_inc(vdev, releases);
+	vre_add(vdev, live, -1);
+	kfree(buf);
+	vre_device_put(vdev);
+}
+
+/* udmabuf-style: hand out the page, the core maps it. */
+static vm_fault_t vre_fault(struct vm_fault *vmf)
+{
+	struct vre_buf *buf = vmf->vma->vm_private_data;
+	struct page *page;
+
+	vre_note_callback(buf);
+	if (vmf->pgoff >= buf->npages)
+		return VM_FAULT_SIGBUS;
+	page = buf->pages[vmf->pgoff];
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct vre_buf_vm_ops = {
+	.fault = vre_fault,
+};
+
+static int vre_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct vre_buf *buf = dmabuf->priv;
+	unsigned long addr = vma->vm_start, i;
+	int ret;
+
+	vre_note_callback(buf);
+	if (buf->flags & VRE_EXPORT_MMAP_FAULT) {
+		vma->vm_ops = &vre_buf_vm_ops;
+		vma->vm_private_data = buf;
+		return 0;
+	}
+	/* Pre-populated, VFIO-BAR style: no fault handler at all. */
+	for (i = vma->vm_pgoff; addr < vma->vm_end; i++, addr += PAGE_SIZE) {
+		ret = vm_insert_page(vma, addr, buf->pages[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int vre_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct vre_buf *buf = dmabuf->priv;
+	void *vaddr;
+
+	vre_note_callback(buf);
+	vaddr = vmap(buf->pages, buf->npages, VM_MAP, PAGE_KERNEL);
+	if (!vaddr)
+		return -ENOMEM;
+	iosys_map_set_vaddr(map, vaddr);
+	return 0;
+}
+
+static void vre_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	vunmap(map->vaddr);
+}
+
+static int vre_begin_cpu_access(struct dma_buf *dmabuf,
+				enum dma_data_direction dir)
+{
+	vre_note_callback(dmabuf->priv);
+	return 0;
+}
+
+static int vre_end_cpu_access(struct dma_buf *dmabuf,
+			      enum dma_data_direction dir)
+{
+	return 0;
+}
+
+/* Ops variants: what an exporter without mmap or vmap looks like. */
+#define VRE_BASE_OPS					\
+	.attach = vre_attach,				\
+	.map_dma_buf = vre_map,				\
+	.unmap_dma_buf = vre_unmap,			\
+	.release = vre_release,				\
+	.begin_cpu_access = vre_begin_cpu_access,	\
+	.end_cpu_access = vre_end_cpu_access
+
+static const struct dma_buf_ops vre_ops[4] = {
+	{ VRE_BASE_OPS, .mmap = vre_mmap, .vmap = vre_vmap, .vunmap = vre_vunmap },
+	{ VRE_BASE_OPS, .vmap = vre_vmap, .vunmap = vre_vunmap },	/* NO_MMAP */
+	{ VRE_BASE_OPS, .mmap = vre_mmap },				/* NO_VMAP */
+	{ VRE_BASE_OPS },						/* both */
+};
+
+/*
+ * R11: the shim guarantees nothing can reach these pages through the buffer
+ * any more, so a real device would now be reset; we scrub, so that a stale
+ * path that still read them would see the scrub pattern, not the data.
+ */
+static void vre_revoked(struct dma_buf *dmabuf, void *data,
+			const struct dmabuf_revoke_report *report)
+{
+	struct vre_buf *buf = data;
+	unsigned long i;
+
+	WRITE_ONCE(buf->revoke_done, true);
+	for (i = 0; i < buf->npages; i++)
+		memset_page(buf->pages[i], 0, VRE_SCRUB_BYTE, PAGE_SIZE);
+	vre_add(buf->vdev, scrubbed_bytes, buf->npages << PAGE_SHIFT);
+	vre_inc(buf->vdev, revokes);
+}
+
+#define VRE_EXPORT_ALL (VRE_EXPORT_STRICT | VRE_EXPORT_PLAIN | \
+			VRE_EXPORT_MMAP_FAULT | VRE_EXPORT_NO_MMAP | \
+			VRE_EXPORT_NO_VMAP)
+
+/* Export a BAR range; the device must be open with memory enabled. */
+int vre_export(struct vre_device *vdev, struct vre_export *args)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct dmabuf_revoke_config cfg = { };
+	struct vre_bar *bar;
+	struct vre_buf *buf;
+	struct dma_buf *dmabuf;
+	unsigned int variant;
+	int fd;
+
+	if (args->flags & ~VRE_EXPORT_ALL)
+		return -EINVAL;
+	if ((args->flags & VRE_EXPORT_PLAIN) &&
+	    (args->flags & VRE_EXPORT_STRICT))
+		return -EINVAL;
+	/* The BARs are set once, before any export, and never change. */
+	/* Pairs with vre_setup(): the BARs are filled before nr_bars. */
+	if (args->bar >= smp_load_acquire(&vdev->nr_bars))
+		return -EINVAL;
+	bar = &vdev->bars[args->bar];
+	if (!args->length || !PAGE_ALIGNED(args->offset) ||
+	    !PAGE_ALIGNED(args->length) ||
+	    args->offset >= (u64)bar->npages << PAGE_SHIFT ||
+	    args->length > ((u64)bar->npages << PAGE_SHIFT) - args->offset)
+		return -EINVAL;
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	buf->vdev = vdev;
+	buf->flags = args->flags;
+	buf->pages = bar->pages + (args->offset >> PAGE_SHIFT);
+	buf->npages = args->length >> PAGE_SHIFT;
+
+	variant = (args->flags & VRE_EXPORT_NO_MMAP ? 1 : 0) |
+		  (args->flags & VRE_EXPORT_NO_VMAP ? 2 : 0);
+	exp_info.ops = &vre_ops[variant];
+	exp_info.size = args->length;
+	exp_info.flags = O_RDWR | O_CLOEXEC;
+	exp_info.priv = buf;
+
+	if (args->flags & VRE_EXPORT_PLAIN) {
+		dmabuf = dma_buf_export(&exp_info);
+	} else {
+		cfg.flags = args->flags & VRE_EXPORT_STRICT ?
+			    DMABUF_REVOKE_EXPORT_STRICT : 0;
+		cfg.revoked = vre_revoked;
+		cfg.data = buf;
+		dmabuf = dmabuf_revoke_export(&exp_info, &cfg);
+	}
+	if (IS_ERR(dmabuf)) {
+		kfree(buf);
+		return PTR_ERR(dmabuf);
+	}
+	buf->dmabuf = dmabuf;
+	kref_get(&vdev->ref);
+	vre_inc(vdev, exports);
+	vre_inc(vdev, live);
+
+	mutex_lock(&vdev->lock);
+	/* Checked under the lock that reset, disable and close hold. */
+	if (vdev->closed || !vdev->memory_enabled) {
+		mutex_unlock(&vdev->lock);
+		INIT_LIST_HEAD(&buf->node);	/* vre_release() unlinks it */
+		dma_buf_put(dmabuf);
+		return -EIO;
+	}
+	list_add_tail(&buf->node, &vdev->buffers);
+	mutex_unlock(&vdev->lock);
+
+	fd = dma_buf_fd(dmabuf, O_CLOEXEC);
+	if (fd < 0) {
+		dma_buf_put(dmabuf);
+		return fd;
+	}
+	args->fd = fd;
+	return 0;
+}
+
+/*
+ * Revoke every managed buffer of the device, as VFIO does on reset, memory
+ * disable and close. vdev->lock keeps each buffer's struct alive: its release
+ * callback takes the same lock to unlink it. Our mmap and fault paths take no
+ * lock that is held here, as dmabuf_revoke() requires.
+ */
+unsigned int vre_revoke_all(struct vre_device *vdev)
+{
+	struct vre_buf *buf;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&vdev->lock);
+	list_for_each_entry(buf, &vdev->buffers, node) {
+		if (!dmabuf_revoke_is_managed(buf->dmabuf) ||
+		    dmabuf_revoke_is_revoked(buf->dmabuf))
+			continue;
+		dmabuf_revoke(buf->dmabuf, msecs_to_jiffies(DMABUF_REVOKE_DEFAULT_TIMEOUT_MS),
+			      0, NULL);
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vfio_revoke_exporter internals: the device and its exported buffers. */
+#ifndef _VRE_H
+#define _VRE_H
+
+#include <linux/atomic.h>
+#include <linux/dma-buf.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <uapi/linux/vfio_revoke_exporter.h>
+
+struct vre_counters {
+	atomic64_t exports;
+	atomic64_t live;
+	atomic64_t revokes;
+	atomic64_t callbacks;
+	atomic64_t late_callbacks;
+	atomic64_t releases;
+	atomic64_t scrubbed_bytes;
+};
+
+struct vre_bar {
+	struct page **pages;
+	unsigned long npages;
+};
+
+/* One open of /dev/vfio_revoke_exporter. */
+struct vre_device {
+	struct kref ref;		/* the device fd and each buffer */
+	struct mutex lock;		/* bars, buffers, fences */
+	struct rw_semaphore memory_lock; /* memory_enabled vs device faults */
+	bool memory_enabled;
+	bool closed;
+	unsigned int nr_bars;
+	struct vre_bar bars[VRE_MAX_BARS];
+	struct list_head buffers;	/* struct vre_buf, managed and plain */
+	struct list_head fences;	/* struct vre_fence_obj, unsignalled */
+	u32 next_fence_id;
+	struct inode *inode;		/* own address space for device mmaps */
+	struct vre_counters stats;
+};
+
+/* One exported dma-buf: a range of one BAR. */
+struct vre_buf {
+	struct vre_device *vdev;
+	struct list_head node;		/* vdev->buffers, under vdev->lock */
+	struct dma_buf *dmabuf;
+	struct page **pages;		/* into the BAR's page array */
+	unsigned long npages;
+	u32 flags;			/* VRE_EXPORT_* */
+	bool revoke_done;		/* R11 callback ran */
+};
+
+extern struct vre_counters vre_global;
+
+/* Count an event on the device and module-wide. */
+static inline void vre_count(struct vre_device *vdev, size_t field, s64 n)
+{
+	atomic64_add(n, (atomic64_t *)((char *)&vdev->stats + field));
+	atomic64_add(n, (atomic64_t *)((char *)&vre_global + field));
+}
+
+#define vre_add(vdev, field, n) \
+	vre_count(vdev, offsetof(struct vre_counters, field), n)
+#define vre_inc(vdev, field)	vre_add(vdev, field, 1)
+
+int vre_export(struct vre_device *vdev, struct vre_export *args);
+unsigned int vre_revoke_all(struct vre_device *vdev);
+void vre_device_put(struct vre_device *vdev);
+
+#endif /* _VRE_H */
