@@ -106,14 +106,21 @@ int main(void)
 	       q.attachments, q.dynamic_attachments, q.static_attachments,
 	       q.mappings, q.user_mappings);
 
-	say("The administrator revokes the buffer (REVOKE on %s, timeout 500 ms)",
+	say("The device is reset (FLR): like VFIO, it revokes every buffer it exported");
+	ret = vre_reset(dev);
+	printf("   RESET: %s, %d buffer(s) revoked\n", res(ret), ret);
+	drs_query(buf, &q);
+	printf("   QUERY: %s%s\n",
+	       q.state & DMABUF_REVOKE_STATE_REVOKED ? "revoked" : "live",
+	       q.state & DMABUF_REVOKE_STATE_COMPLETE ? ", complete" : "");
+
+	say("An administrator asks the shim what is left: REVOKE again (a no-op that reports), on %s",
 	    DEV_REVOKE);
 	memset(e, 0, sizeof(e));
 	ret = drs_revoke(buf, 500, &r, e, 4);
-	printf("   REVOKE: %s\n", res(ret));
-	printf("   report: %u attachments, %u importers told, %u static, %u user mappings zapped,\n"
-	       "           %u device mappings remain, %u vmaps held%s%s\n",
-	       r.attachments, r.notified, r.static_attachments,
+	printf("   REVOKE: %s%s\n", res(ret),
+	       r.flags & DMABUF_REVOKE_REPORT_ALREADY ? " (already revoked)" : "");
+	printf("   report: %u user mappings (zapped), %u device mappings remain, %u vmaps held%s%s\n",
 	       r.user_mappings, r.mappings_remaining, r.vmaps,
 	       r.flags & DMABUF_REVOKE_REPORT_INCOMPLETE ? ", INCOMPLETE" : "",
 	       r.flags & DMABUF_REVOKE_REPORT_FENCES ? ", FENCES PENDING" : "");
@@ -132,7 +139,19 @@ int main(void)
 	       res(iit_map(ioas, buf, 4 * DEMO_IOVA, 0, &v)));
 	printf("   DMA_BUF_IOCTL_SYNC start: %s\n",
 	       res(dmabuf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ)));
-	printf("   kernel vmap: %s\n", res(iit_vmap(ioas, buf, &v)));
+	{
+		struct dmabuf_revoke_version ver;
+
+		drs_version(&ver);
+		ret = iit_vmap(ioas, buf, &v);
+		if (ver.features & DMABUF_REVOKE_FEAT_VMAP_FAILS || ret)
+			printf("   kernel vmap: %s\n", res(ret));
+		else
+			printf("   kernel vmap: gets zero-filled private memory, not the buffer\n"
+			       "      (this kernel's dma-buf core cannot fail a vmap without a warning)\n");
+		if (!ret)
+			iit_vunmap(ioas, v);
+	}
 	ret = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, buf, 0) == MAP_FAILED ?
 	      -errno : 0;
 	printf("   new mmap: %s\n", res(ret));
