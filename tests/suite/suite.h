@@ -27,6 +27,7 @@ extern const struct suite_case skeleton_cases[];
 extern const struct suite_case contract_cases[];
 extern const struct suite_case conformance_cases[];
 extern const struct suite_case uapi_cases[];
+extern const struct suite_case samples_cases[];
 extern const struct suite_case stress_cases[];
 
 /* mmap a dma-buf shared read/write, or NULL. */

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The samples behave like the drivers they model: the VFIO-style exporter
+ * revokes on reset, memory disable and close, one device at a time; the
+ * IOMMUFD-style importer follows iommufd's revoke sequence.
+ */
+#include <linux/dma-buf.h>
+
+#include "suite.h"
+
+/* iommufd's selftest "dmabuf_revoke", without the un-revoke step. */
+static void t_iommufd_sequence(void)
+{
+	uint8_t w[256], r[256];
+	struct iit_query q;
+	int dev, buf, ioas = iit_open();
+	uint32_t id, id2;
+
+	buf = vre_buffer(&dev, SZ, 0);
+	fill_pattern(w, sizeof(w), 40);
+	if (!tap_ok(buf >= 0 && ioas >= 0 && !iit_map(ioas, buf, IOVA, 0, &id) &&
+		    !iit_dma(ioas, IOVA, w, sizeof(w), true) &&
+		    !iit_dma(ioas, IOVA, r, sizeof(r), false) &&
+		    !memcmp(w, r, sizeof(r)),
+		    "samples: iommufd sequence: map the dma-buf into the IOAS, DMA works"))
+		goto out;
+	tap_ok(!drs_revoke(buf, 1000, NULL, NULL, 0) &&
+	       !iit_query(ioas, id, &q) && q.state == IIT_STATE_REVOKED &&
+	       q.invalidations == 1,
+	       "samples: iommufd sequence: revoke reaches the IOAS, mapping revoked for good");
+	tap_ok(iit_dma(ioas, IOVA, r, sizeof(r), false) == -ENODEV,
+	       "samples: iommufd sequence: DMA to the revoked range fails with ENODEV");
+	tap_ok(iit_id_op(ioas, IIT_IOC_REMAP, id) == -ENODEV &&
+	       iit_map(ioas, buf, 2 * IOVA, 0, &id2) == -ENODEV,
+	       "samples: iommufd sequence: re-mapping fails with ENODEV");
+	tap_ok(!iit_id_op(ioas, IIT_IOC_UNMAP, id) &&
+	       iit_query(ioas, id, &q) == -ENOENT,
+	       "samples: iommufd sequence: unmapping the old IOVA works");
+out:
+	if (ioas >= 0)
+		close(ioas);
+	if (buf >= 0) {
+		close(buf);
+		close(dev);
+	}
+}
+
+/* Two devices; device A exports two overlapping buffers, B one. */
+struct pair {
+	int a, b;
+	int a1, a2, b1;
+};
+
+static bool pair_setup(struct pair *p)
+{
+	uint64_t bar = 2 * SZ;
+
+	p->a = vre_device(1, &bar);
+	p->b = vre_device(1, &bar);
+	p->a1 = p->a >= 0 ? vre_export(p->a, 0, 0, 2 * SZ, 0) : -1;
+	p->a2 = p->a >= 0 ? vre_export(p->a, 0, SZ, SZ, 0) : -1;
+	p->b1 = p->b >= 0 ? vre_export(p->b, 0, 0, SZ, 0) : -1;
+	return p->a >= 0 && p->b >= 0 && p->a1 >= 0 && p->a2 >= 0 &&
+	       p->b1 >= 0;
+}
+
+static void pair_teardown(struct pair *p)
+{
+	int *fds[] = { &p->a1, &p->a2, &p->b1, &p->a, &p->b };
+	unsigned int i;
+
+	for (i = 0; i < 5; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+}
+
+/* B's buffer is live and usable by an importer. */
+static bool b_untouched(struct pair *p)
+{
+	int ioas = iit_open();
+	uint8_t byte = 0;
+	uint32_t id;
+	bool ok;
+
+	ok = ioas >= 0 && !drs_is_revoked(p->b1) &&
+	     !iit_map(ioas, p->b1, IOVA, 0, &id) &&
+	     !iit_dma(ioas, IOVA, &byte, 1, false);
+	if (ioas >= 0)
+		close(ioas);
+	return ok;
+}
+
+static void t_reset(void)
+{
+	struct pair p;
+	int a3;
+
+	if (!tap_ok(pair_setup(&p), "samples: two devices, three buffers"))
+		goto out;
+	tap_ok(vre_reset(p.a) == 2 && drs_is_revoked(p.a1) &&
+	       drs_is_revoked(p.a2),
+	       "samples: reset revokes both buffers of the device");
+	tap_ok(b_untouched(&p),
+	       "samples: reset leaves the other device's buffer alone");
+	a3 = vre_export(p.a, 0, 0, SZ, 0);
+	tap_ok(a3 >= 0 && !drs_is_revoked(a3) && drs_is_revoked(p.a1),
+	       "samples: new exports after reset are live, old ones stay revoked");
+	if (a3 >= 0)
+		close(a3);
+out:
+	pair_teardown(&p);
+}
+
+static void t_memory_disable(void)
+{
+	struct pair p;
+	uint8_t *m = MAP_FAILED, v = 0;
+	int ret;
+
+	if (!tap_ok(pair_setup(&p), "samples: memory-disable setup"))
+		goto out;
+	/* The device fd maps BAR 0 directly, as a VFIO region mmap. */
+	m = mmap(NULL, SZ, PROT_READ | PROT_WRITE, MAP_SHARED, p.a,
+		 VRE_BAR_OFFSET(0));
+	tap_ok(m != MAP_FAILED && !touch_write(m, 0x42),
+	       "samples: BAR mmap through the device fd works");
+	tap_ok(vre_memory(p.a, false) == 2 && drs_is_revoked(p.a1) &&
+	       drs_is_revoked(p.a2),
+	       "samples: clearing the memory bit revokes every buffer of the device");
+	tap_ok(b_untouched(&p),
+	       "samples: memory disable leaves the other device's buffer alone");
+	tap_ok(m != MAP_FAILED && touch_read(m, &v) == TOUCH_SIGBUS,
+	       "samples: the device-fd BAR mapping is torn down and faults SIGBUS");
+	ret = vre_export(p.a, 0, 0, SZ, 0);
+	tap_ok(ret == -EIO, "samples: exports fail with EIO while memory is disabled");
+	if (ret >= 0)
+		close(ret);
+	ret = vre_memory(p.a, true);
+	/* The revoked buffers covered the page, so it was scrubbed. */
+	tap_ok(!ret && m != MAP_FAILED && touch_read(m, &v) == TOUCH_OK &&
+	       v == VRE_SCRUB_BYTE,
+	       "samples: setting the memory bit again restores the device mapping (scrubbed)");
+out:
+	if (m != MAP_FAILED)
+		munmap(m, SZ);
+	pair_teardown(&p);
+}
+
+static void t_close(void)
+{
+	struct pair p;
+
+	if (!tap_ok(pair_setup(&p), "samples: close setup"))
+		goto out;
+	close(p.a);
+	p.a = -1;
+	tap_ok(drs_is_revoked(p.a1) && drs_is_revoked(p.a2),
+	       "samples: closing the device revokes every buffer it exported");
+	tap_ok(b_untouched(&p),
+	       "samples: closing one device leaves the other's buffer alone");
+out:
+	pair_teardown(&p);
+}
+
+/* After revoke and scrub, no path returns the old bytes. */
+static void t_scrub(void)
+{
+	uint8_t w[256], r[256], *m = NULL;
+	int dev, buf, ioas = iit_open();
+	uint32_t ign, v;
+	bool zeroed;
+	int ret;
+
+	buf = vre_buffer(&dev, SZ, 0);
+	fill_pattern(w, sizeof(w), 41);
+	if (!tap_ok(buf >= 0 && ioas >= 0 &&
+		    !iit_map(ioas, buf, IOVA, IIT_MAP_IGNORE, &ign) &&
+		    !iit_dma(ioas, IOVA, w, sizeof(w), true) &&
+		    (m = map_buf(buf, SZ)) && !memcmp(m, w, sizeof(w)),
+		    "samples: data written by the device is read through the exporter's mmap"))
+		goto out;
+	vre_reset(dev);
+	tap_ok(!iit_dma(ioas, IOVA, r, sizeof(r), false) &&
+	       all_bytes(r, sizeof(r), VRE_SCRUB_BYTE),
+	       "samples: an importer that ignored the revoke reads only the scrub pattern");
+	tap_ok(touch_read(m, &r[0]) == TOUCH_SIGBUS,
+	       "samples: the exporter's mmap faults SIGBUS after reset");
+	ret = iit_vmap(ioas, buf, &v);
+	zeroed = !ret && !iit_vmap_read(ioas, v, r, sizeof(r)) &&
+		 all_bytes(r, sizeof(r), 0);
+	tap_ok(ret == -EINVAL || zeroed,
+	       "samples: a kernel vmap after reset never sees the old bytes");
+	if (!ret)
+		iit_vunmap(ioas, v);
+out:
+	if (m)
+		munmap(m, SZ);
+	if (ioas >= 0)
+		close(ioas);
+	if (buf >= 0) {
+		close(buf);
+		close(dev);
+	}
+}
+
+const struct suite_case samples_cases[] = {
+	{ "samples", t_iommufd_sequence },
+	{ "samples", t_reset },
+	{ "samples", t_memory_disable },
+	{ "samples", t_close },
+	{ "samples", t_scrub },
+	{ NULL, NULL },
+};
