@@ -4,15 +4,22 @@
 #   make [KDIR=...]       build the modules against KDIR (default: running kernel)
 #   make check            build through DKMS and run the suite in QEMU (README)
 #   make demo             narrate a buffer's life in a VM
+#   make install          the CLI, its man page, the uapi header, the udev rule
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNELS ?=
+PREFIX ?= /usr/local
+UDEVDIR ?= /etc/udev/rules.d
+DOCDIR ?= $(PREFIX)/share/doc/dmabuf-revoke
 CONFIG_H := compat/generated/dmabuf_revoke_config.h
 
-.PHONY: all modules probes tests check demo clean
+.PHONY: all modules probes tools tests check demo install uninstall clean
 
-all: modules
+all: modules tools
+
+tools:
+	$(MAKE) -C tools
 
 # The compile probes answer which kernel APIs KDIR has (include/
 # dmabuf_revoke_compat.h); their results are printed so the DKMS build log
@@ -34,7 +41,24 @@ check:
 demo:
 	scripts/check.sh --demo $(KERNELS)
 
+# User-space parts; the modules themselves are installed by DKMS (README).
+install: tools
+	install -D -m 0755 tools/dmabuf-revoke $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke
+	install -D -m 0644 man/dmabuf-revoke.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmabuf-revoke.8
+	install -D -m 0644 include/uapi/linux/dmabuf_revoke.h $(DESTDIR)$(PREFIX)/include/linux/dmabuf_revoke.h
+	install -D -m 0644 udev/60-dmabuf-revoke.rules $(DESTDIR)$(UDEVDIR)/60-dmabuf-revoke.rules
+	install -D -m 0644 etc/modules-load.d/dmabuf-revoke.conf $(DESTDIR)$(DOCDIR)/examples/modules-load.d/dmabuf-revoke.conf
+	install -D -m 0644 etc/modprobe.d/dmabuf-revoke.conf $(DESTDIR)$(DOCDIR)/examples/modprobe.d/dmabuf-revoke.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke \
+	      $(DESTDIR)$(PREFIX)/share/man/man8/dmabuf-revoke.8 \
+	      $(DESTDIR)$(PREFIX)/include/linux/dmabuf_revoke.h \
+	      $(DESTDIR)$(UDEVDIR)/60-dmabuf-revoke.rules
+	rm -rf $(DESTDIR)$(DOCDIR)
+
 clean:
 	@if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	rm -rf compat/generated
-	@if [ -f tests/Makefile ]; then $(MAKE) -C tests clean; fi
+	@# The DKMS copy of the package ships neither tests/ nor tools/.
+	@for d in tests tools; do if [ -f $$d/Makefile ]; then $(MAKE) -C $$d clean; fi; done

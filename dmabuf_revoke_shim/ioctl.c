@@ -60,6 +60,7 @@ static int drs_ioc_version(void __user *uarg)
 	v.minor = DMABUF_REVOKE_ABI_MINOR;
 	v.features = DMABUF_REVOKE_FEAT_REVOKE | DMABUF_REVOKE_FEAT_QUERY |
 		     DMABUF_REVOKE_FEAT_ENTRIES | DMABUF_REVOKE_FEAT_STRICT |
+		     DMABUF_REVOKE_FEAT_LIST |
 		     (DRS_VMAP_CAN_FAIL ? DMABUF_REVOKE_FEAT_VMAP_FAILS : 0);
 	return drs_copy_out(uarg, &v, sizeof(v), usize);
 }
@@ -166,6 +167,46 @@ static int drs_ioc_query(void __user *uarg)
 	return drs_copy_out(uarg, &q, sizeof(q), usize);
 }
 
+static int drs_ioc_list(void __user *uarg)
+{
+	struct dmabuf_revoke_query *q = NULL;
+	struct dmabuf_revoke_list l;
+	struct drs_buf *b;
+	u32 usize, n = 0;
+	int ret;
+
+	ret = drs_copy_in(&l, sizeof(l), sizeof(l), uarg, &usize);
+	if (ret)
+		return ret;
+	if (l.flags || l.reserved || l.count > DMABUF_REVOKE_LIST_MAX ||
+	    (l.count && !l.entries))
+		return -EINVAL;
+	if (l.count) {
+		q = kvcalloc(l.count, sizeof(*q), GFP_KERNEL);
+		if (!q)
+			return -ENOMEM;
+	}
+	mutex_lock(&drs_buffers_lock);
+	list_for_each_entry(b, &drs_buffers, node) {
+		if (n < l.count) {
+			q[n].size = sizeof(*q);
+			q[n].fd = -1;
+			drs_fill_counts(b, &q[n]);
+		}
+		n++;
+	}
+	mutex_unlock(&drs_buffers_lock);
+
+	if (q && copy_to_user(u64_to_user_ptr(l.entries), q,
+			      sizeof(*q) * min(n, l.count)))
+		ret = -EFAULT;
+	kvfree(q);
+	if (ret)
+		return ret;
+	l.count = n;
+	return drs_copy_out(uarg, &l, sizeof(l), usize);
+}
+
 static long drs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -181,6 +222,8 @@ static long drs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return drs_ioc_revoke(uarg);
 	case _IOC_NR(DMABUF_REVOKE_IOC_QUERY):
 		return drs_ioc_query(uarg);
+	case _IOC_NR(DMABUF_REVOKE_IOC_LIST):
+		return drs_ioc_list(uarg);
 	default:
 		return -ENOTTY;
 	}

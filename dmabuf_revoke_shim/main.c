@@ -3,13 +3,18 @@
  * dmabuf_revoke_shim: permanent, exporter-triggered revoke for dma-bufs on
  * stock kernels. Module glue: global state, init and exit.
  */
+#include <linux/debugfs.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 #include <linux/srcu.h>
 
 #include "dmabuf_revoke_compat.h"
 #include "shim.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
 
 /* Read sections around every forwarded non-teardown callback; see wrap.c. */
 DEFINE_SRCU(drs_srcu);
@@ -19,6 +24,33 @@ LIST_HEAD(drs_buffers);
 /* Protects drs_buffers. */
 DEFINE_MUTEX(drs_buffers_lock);
 
+static struct dentry *drs_debugfs;
+
+/* /sys/kernel/debug/dmabuf_revoke/buffers: one line per managed buffer. */
+static int drs_buffers_show(struct seq_file *m, void *unused)
+{
+	struct dmabuf_revoke_query q;
+	struct drs_buf *b;
+
+	seq_puts(m, "inode size exporter state attachments dynamic static mappings pins user_mappings vmaps\n");
+	mutex_lock(&drs_buffers_lock);
+	list_for_each_entry(b, &drs_buffers, node) {
+		memset(&q, 0, sizeof(q));
+		drs_fill_counts(b, &q);
+		seq_printf(m, "%llu %llu %s %s%s%s %u %u %u %u %u %u %u\n",
+			   q.inode, q.buf_size, q.exp_name,
+			   q.state & DMABUF_REVOKE_STATE_REVOKED ? "revoked" : "live",
+			   q.state & DMABUF_REVOKE_STATE_COMPLETE ? ",complete" : "",
+			   q.state & DMABUF_REVOKE_STATE_STRICT ? ",strict" : "",
+			   q.attachments, q.dynamic_attachments,
+			   q.static_attachments, q.mappings, q.pins,
+			   q.user_mappings, q.vmaps);
+	}
+	mutex_unlock(&drs_buffers_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(drs_buffers);
+
 static int __init drs_init(void)
 {
 	int ret;
@@ -26,6 +58,10 @@ static int __init drs_init(void)
 	ret = drs_chardev_init();
 	if (ret)
 		return ret;
+	/* debugfs is optional: without it the LIST ioctl serves. */
+	drs_debugfs = debugfs_create_dir("dmabuf_revoke", NULL);
+	debugfs_create_file("buffers", 0400, drs_debugfs, NULL,
+			    &drs_buffers_fops);
 	pr_info("dmabuf_revoke_shim %s loaded (ABI %u.%u)\n",
 		DMABUF_REVOKE_VERSION, DMABUF_REVOKE_ABI_MAJOR,
 		DMABUF_REVOKE_ABI_MINOR);
@@ -34,6 +70,7 @@ static int __init drs_init(void)
 
 static void __exit drs_exit(void)
 {
+	debugfs_remove_recursive(drs_debugfs);
 	drs_chardev_exit();
 	/* Each managed buffer holds a module reference (P5): none is left. */
 	WARN_ON(!list_empty(&drs_buffers));

@@ -12,6 +12,7 @@
 
 #include "dmabuf_revoke_compat.h"
 #include "shim.h"
+#include "trace.h"
 
 /**
  * dmabuf_revoke_export - export a dma-buf that can be revoked
@@ -82,6 +83,9 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 		return dmabuf;
 	}
 	b->dmabuf = dmabuf;
+	b->ino = file_inode(dmabuf->file)->i_ino;
+	trace_dmabuf_revoke_export(b->ino, dmabuf,
+				   b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT);
 
 	mutex_lock(&drs_buffers_lock);
 	list_add_tail(&b->node, &drs_buffers);
@@ -207,6 +211,7 @@ static void drs_start_revoke(struct drs_buf *b, bool have_file,
 			r->notified++;
 		else
 			r->static_attachments++;
+		trace_dmabuf_revoke_notify(b->ino, a->attach, a->notifiable);
 	}
 	spin_unlock(&b->lock);
 	/* R8: one notification per dynamic attachment, under resv. */
@@ -287,6 +292,7 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 		mutex_lock(&b->revoke_lock);
 	}
 
+	trace_dmabuf_revoke_start(b->ino, b->revoked);
 	if (b->revoked)
 		r->flags |= DMABUF_REVOKE_REPORT_ALREADY;
 	else
@@ -331,6 +337,7 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 		}
 	}
 out_unlock:
+	trace_dmabuf_revoke_end(b->ino, ret, r);
 	mutex_unlock(&b->revoke_lock);
 out_fput:
 	if (have_file)
@@ -353,7 +360,7 @@ void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 	if (b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT)
 		q->state |= DMABUF_REVOKE_STATE_STRICT;
 	q->buf_size = dmabuf->size;
-	q->inode = file_inode(dmabuf->file)->i_ino;
+	q->inode = b->ino;
 	strscpy(q->exp_name, dmabuf->exp_name ?: "", sizeof(q->exp_name));
 
 	spin_lock(&b->lock);

@@ -42,6 +42,8 @@ struct drs_buf {
 	const struct dma_buf_ops *exp_ops;
 	struct module *exp_owner;	/* held until the exporter's release */
 	struct dma_buf *dmabuf;
+	/* The dma-buf's inode number, kept: the inode dies before release. */
+	unsigned long ino;
 	struct dmabuf_revoke_config cfg;
 
 	/* The exporter's vm_ops, learnt from the first mmap. */

@@ -25,6 +25,7 @@
 
 #include "dmabuf_revoke_compat.h"
 #include "shim.h"
+#include "trace.h"
 
 /* Caller holds b->lock. */
 static struct drs_attach *drs_find(struct drs_buf *b,
@@ -54,10 +55,12 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 	idx = srcu_read_lock(&drs_srcu);
 	if (drs_revoked(b)) {
 		ret = -ENODEV;
+		trace_dmabuf_revoke_refused(b->ino, "attach", ret);
 	} else if ((b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT) &&
 		   !a->notifiable) {
 		/* R13: this importer could never be told to let go. */
 		ret = -EOPNOTSUPP;
+		trace_dmabuf_revoke_refused(b->ino, "attach-strict", ret);
 	} else if (b->exp_ops->attach) {
 		ret = b->exp_ops->attach(dmabuf, attach);
 	}
@@ -102,8 +105,10 @@ static int drs_pin(struct dma_buf_attachment *attach)
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	/* -ENODEV, not -EBUSY: 7.x WARNs when pin fails with -EBUSY. */
-	if (drs_revoked(b))
+	if (drs_revoked(b)) {
+		trace_dmabuf_revoke_refused(b->ino, "pin", -ENODEV);
 		return -ENODEV;
+	}
 	if (b->exp_ops->pin)
 		ret = b->exp_ops->pin(attach);
 	if (ret)
@@ -140,8 +145,10 @@ static struct sg_table *drs_map(struct dma_buf_attachment *attach,
 	struct drs_attach *a;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
-	if (drs_revoked(b))
+	if (drs_revoked(b)) {
+		trace_dmabuf_revoke_refused(b->ino, "map", -ENODEV);
 		return ERR_PTR(-ENODEV);
+	}
 
 	sgt = b->exp_ops->map_dma_buf(attach, dir);
 	if (IS_ERR_OR_NULL(sgt))
@@ -191,10 +198,12 @@ static int drs_begin_cpu_access(struct dma_buf *dmabuf,
 	int idx, ret = 0;
 
 	idx = srcu_read_lock(&drs_srcu);
-	if (drs_revoked(b))
+	if (drs_revoked(b)) {
 		ret = -ENODEV;
-	else if (b->exp_ops->begin_cpu_access)
+		trace_dmabuf_revoke_refused(b->ino, "cpu-access", ret);
+	} else if (b->exp_ops->begin_cpu_access) {
 		ret = b->exp_ops->begin_cpu_access(dmabuf, dir);
+	}
 	srcu_read_unlock(&drs_srcu, idx);
 	return ret;
 }
@@ -228,6 +237,7 @@ static int drs_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		ret = b->exp_ops->vmap(dmabuf, map);
 		goto out;
 	}
+	trace_dmabuf_revoke_refused(b->ino, "vmap", 0);
 	scratch = vzalloc(dmabuf->size);
 	if (!scratch) {
 		ret = -ENOMEM;
@@ -332,6 +342,8 @@ static vm_fault_t drs_vm_fault(struct vm_fault *vmf)
 	idx = srcu_read_lock(&drs_srcu);
 	if (drs_revoked(b) || !b->exp_vm_ops || !b->exp_vm_ops->fault) {
 		/* R6: never a zero page, never other memory. */
+		if (drs_revoked(b))
+			trace_dmabuf_revoke_refused(b->ino, "fault", -EFAULT);
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
@@ -472,6 +484,7 @@ static int drs_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	idx = srcu_read_lock(&drs_srcu);
 	if (drs_revoked(b)) {
 		ret = -ENODEV;
+		trace_dmabuf_revoke_refused(b->ino, "mmap", ret);
 		goto out;
 	}
 	ret = b->exp_ops->mmap(dmabuf, vma);

@@ -7,7 +7,7 @@
 
 static const struct suite_case *const tables[] = {
 	skeleton_cases, contract_cases, conformance_cases, uapi_cases,
-	samples_cases, stress_cases,
+	samples_cases, cli_cases, stress_cases,
 };
 
 static int selected(const char *group, int argc, char **argv)

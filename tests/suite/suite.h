@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "../lib/helpers.h"
@@ -28,6 +30,7 @@ extern const struct suite_case contract_cases[];
 extern const struct suite_case conformance_cases[];
 extern const struct suite_case uapi_cases[];
 extern const struct suite_case samples_cases[];
+extern const struct suite_case cli_cases[];
 extern const struct suite_case stress_cases[];
 
 /* mmap a dma-buf shared read/write, or NULL. */

@@ -28,6 +28,7 @@
  * exporter's memory, and no kernel warning.
  */
 #define DMABUF_REVOKE_FEAT_VMAP_FAILS	(1ULL << 4)
+#define DMABUF_REVOKE_FEAT_LIST		(1ULL << 5)
 
 struct dmabuf_revoke_version {
 	__u32 size;		/* in: sizeof(struct dmabuf_revoke_version) */
@@ -105,6 +106,16 @@ struct dmabuf_revoke_query {
 	char exp_name[32];	/* out: exporter name */
 };
 
+/* Describe every managed dma-buf: an array of QUERY results (fd = -1). */
+#define DMABUF_REVOKE_LIST_MAX		4096
+struct dmabuf_revoke_list {
+	__u32 size;		/* in: sizeof(struct dmabuf_revoke_list) */
+	__u32 flags;		/* in: must be 0 */
+	__u32 count;		/* in: capacity of @entries; out: buffers that exist */
+	__u32 reserved;		/* in: must be 0 */
+	__aligned_u64 entries;	/* in: user array of struct dmabuf_revoke_query */
+};
+
 #define DMABUF_REVOKE_IOC_MAGIC		0xDB
 
 #define DMABUF_REVOKE_IOC_VERSION \
@@ -113,5 +124,7 @@ struct dmabuf_revoke_query {
 	_IOWR(DMABUF_REVOKE_IOC_MAGIC, 0x01, struct dmabuf_revoke_revoke)
 #define DMABUF_REVOKE_IOC_QUERY \
 	_IOWR(DMABUF_REVOKE_IOC_MAGIC, 0x02, struct dmabuf_revoke_query)
+#define DMABUF_REVOKE_IOC_LIST \
+	_IOWR(DMABUF_REVOKE_IOC_MAGIC, 0x03, struct dmabuf_revoke_list)
 
 #endif /* _UAPI_LINUX_DMABUF_REVOKE_H */

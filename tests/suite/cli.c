@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The dmabuf-revoke command-line tool, run as a user would, against buffers
+ * held by other processes; and the shim's tracepoints, read through tracefs.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
+#include <linux/dma-buf.h>
+
+#include "suite.h"
+
+static char cli_path[PATH_MAX];
+
+/* Run the CLI with @args (NULL-terminated); capture stdout+stderr. */
+static int run_cli(char *out, size_t outlen, bool drop_admin,
+		   const char *const *args)
+{
+	const char *argv[16] = { cli_path };
+	int pipefd[2], status;
+	size_t n = 0, i;
+	ssize_t r;
+	pid_t pid;
+
+	for (i = 0; args[i] && i < 14; i++)
+		argv[i + 1] = args[i];
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		if (drop_admin && prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0))
+			_exit(126);
+		execv(cli_path, (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (n + 1 < outlen && (r = read(pipefd[0], out + n, outlen - n - 1)) > 0)
+		n += r;
+	out[n] = 0;
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* A small JSON syntax check: enough to know a script can parse it. */
+static const char *json_value(const char *p);
+
+static const char *json_ws(const char *p)
+{
+	while (p && isspace((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *json_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	for (; *p && *p != '"'; p++)
+		if (*p == '\\' && !*++p)
+			return NULL;
+	return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *json_seq(const char *p, char close, bool object)
+{
+	p = json_ws(p + 1);
+	if (p && *p == close)
+		return p + 1;
+	while (p) {
+		if (object) {
+			p = json_ws(json_string(json_ws(p)));
+			if (!p || *p++ != ':')
+				return NULL;
+		}
+		p = json_ws(json_value(p));
+		if (!p)
+			return NULL;
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+	return NULL;
+}
+
+static const char *json_value(const char *p)
+{
+	p = json_ws(p);
+	if (!p)
+		return NULL;
+	if (*p == '{')
+		return json_seq(p, '}', true);
+	if (*p == '[')
+		return json_seq(p, ']', false);
+	if (*p == '"')
+		return json_string(p);
+	if (!strncmp(p, "true", 4) || !strncmp(p, "null", 4))
+		return p + 4;
+	if (!strncmp(p, "false", 5))
+		return p + 5;
+	if (*p == '-' || isdigit((unsigned char)*p)) {
+		p++;
+		while (isdigit((unsigned char)*p) || *p == '.')
+			p++;
+		return p;
+	}
+	return NULL;
+}
+
+static bool json_valid(const char *s)
+{
+	const char *end = json_ws(json_value(s));
+
+	return end && !*end;
+}
+
+/* A process holding a mapped buffer until told to check it. */
+struct holder {
+	pid_t pid;
+	int fd;
+	unsigned long long ino;
+	int go;
+};
+
+static bool holder_start(struct holder *h)
+{
+	int info[2], go[2];
+	struct dmabuf_revoke_query q;
+	int dev, buf, msg[2];
+
+	if (pipe(info) || pipe(go))
+		return false;
+	h->pid = fork();
+	if (h->pid == 0) {
+		uint8_t *p, v;
+		char c;
+
+		close(info[0]);
+		close(go[1]);
+		buf = vre_buffer(&dev, SZ, 0);
+		p = buf >= 0 ? map_buf(buf, SZ) : NULL;
+		if (!p || touch_write(p, 1))
+			_exit(10);
+		msg[0] = getpid();
+		msg[1] = buf;
+		if (write(info[1], msg, sizeof(msg)) != sizeof(msg) ||
+		    read(go[0], &c, 1) != 1)
+			_exit(11);
+		/* Revoked from outside: the mapping and CPU access are gone. */
+		if (touch_read(p, &v) != TOUCH_SIGBUS)
+			_exit(12);
+		if (dmabuf_sync(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ) != -ENODEV)
+			_exit(13);
+		_exit(0);
+	}
+	close(info[1]);
+	close(go[0]);
+	h->go = go[1];
+	if (read(info[0], msg, sizeof(msg)) != sizeof(msg))
+		return false;
+	close(info[0]);
+	h->fd = msg[1];
+	/* Learn the inode the way an administrator would not need to. */
+	{
+		int pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
+		int fd = pidfd >= 0 ? (int)syscall(SYS_pidfd_getfd, pidfd, h->fd, 0) : -1;
+
+		if (fd < 0 || drs_query(fd, &q))
+			return false;
+		h->ino = q.inode;
+		close(fd);
+		close(pidfd);
+	}
+	return true;
+}
+
+static int holder_finish(struct holder *h)
+{
+	int status;
+
+	if (write(h->go, "g", 1) != 1)
+		kill(h->pid, SIGKILL);
+	close(h->go);
+	if (waitpid(h->pid, &status, 0) != h->pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void t_cli_other_process(void)
+{
+	char out[8192], s_pid[16], s_fd[16], want[128];
+	struct holder h = { 0 };
+	int rc;
+
+	if (!tap_ok(holder_start(&h), "CLI setup: another process holds and mmaps a buffer"))
+		return;
+	snprintf(s_pid, sizeof(s_pid), "%d", h.pid);
+	snprintf(s_fd, sizeof(s_fd), "%d", h.fd);
+
+	rc = run_cli(out, sizeof(out), false, (const char *[]){ "list", NULL });
+	snprintf(want, sizeof(want), "dma-buf inode %llu: live", h.ino);
+	tap_ok(rc == 0 && strstr(out, want) && strstr(out, s_pid),
+	       "CLI list shows the buffer as live and the process holding it");
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "--json", "list", NULL });
+	snprintf(want, sizeof(want), "\"inode\": %llu", h.ino);
+	tap_ok(rc == 0 && json_valid(out) && strstr(out, want),
+	       "CLI list --json is valid JSON and names the buffer");
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--pid", s_pid, "--fd", s_fd,
+				       "--timeout", "1000", NULL });
+	snprintf(want, sizeof(want), "revoked dma-buf inode %llu", h.ino);
+	tap_ok(rc == 0 && strstr(out, want) && strstr(out, "result: complete"),
+	       "CLI revoke --pid --fd revokes the other process's buffer (exit %d)",
+	       rc);
+	rc = holder_finish(&h);
+	tap_ok(rc == 0,
+	       "CLI the holder's mmap then dies with SIGBUS and its sync fails with ENODEV (child %d)",
+	       rc);
+	rc = run_cli(out, sizeof(out), false, (const char *[]){ "list", NULL });
+	snprintf(want, sizeof(want), "dma-buf inode %llu: revoked", h.ino);
+	tap_ok(rc == 0 && (strstr(out, want) || !strstr(out, s_pid)),
+	       "CLI list after the revoke no longer shows it live");
+}
+
+static void t_cli_errors(void)
+{
+	char out[8192], me[16], s_fd[16], s_pfd[16], s_ign[16], s_ino[32];
+	int dev, buf, pdev, pbuf, idev, ibuf, ioas = iit_open(), rc;
+	struct dmabuf_revoke_query q;
+	uint32_t id;
+
+	buf = vre_buffer(&dev, SZ, 0);
+	pbuf = vre_buffer(&pdev, SZ, VRE_EXPORT_PLAIN);
+	ibuf = vre_buffer(&idev, SZ, 0);
+	if (!tap_ok(buf >= 0 && pbuf >= 0 && ibuf >= 0 && ioas >= 0 &&
+		    !iit_map(ioas, ibuf, IOVA, IIT_MAP_IGNORE, &id) &&
+		    !drs_query(buf, &q),
+		    "CLI error paths setup"))
+		goto out;
+	snprintf(me, sizeof(me), "%d", getpid());
+	snprintf(s_fd, sizeof(s_fd), "%d", buf);
+	snprintf(s_pfd, sizeof(s_pfd), "%d", pbuf);
+	snprintf(s_ign, sizeof(s_ign), "%d", ibuf);
+	snprintf(s_ino, sizeof(s_ino), "%llu", (unsigned long long)q.inode);
+
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "query", "--inode", s_ino, NULL });
+	tap_ok(rc == 0 && strstr(out, ": live"),
+	       "CLI query --inode finds the buffer through its holder");
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "query", "--pid", "999999", "--fd", "3", NULL });
+	tap_ok(rc == 4 && strstr(out, "there is no process 999999"),
+	       "CLI unknown process: exit 4, 'there is no process' (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "query", "--pid", me, "--fd", "999", NULL });
+	tap_ok(rc == 4 && strstr(out, "has no file descriptor 999"),
+	       "CLI unknown fd: exit 4, 'has no file descriptor' (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "query", "--pid", me, "--fd", "1", NULL });
+	tap_ok(rc == 5 && strstr(out, "not a dma-buf"),
+	       "CLI a non-dma-buf fd: exit 5, 'not a dma-buf' (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--pid", me, "--fd", s_pfd, NULL });
+	tap_ok(rc == 6 && strstr(out, "not managed by dmabuf-revoke") &&
+	       strstr(out, "vfio_revoke_exporter") && !drs_is_revoked(pbuf),
+	       "CLI a foreign buffer: exit 6, 'not managed', named exporter (%d)", rc);
+	rc = run_cli(out, sizeof(out), true,
+		     (const char *[]){ "revoke", "--pid", me, "--fd", s_fd, NULL });
+	tap_ok(rc == 3 && strstr(out, "needs CAP_SYS_ADMIN") && !drs_is_revoked(buf),
+	       "CLI revoke without CAP_SYS_ADMIN: exit 3, 'needs CAP_SYS_ADMIN' (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--pid", me, "--fd", s_ign,
+				       "--timeout", "200", NULL });
+	tap_ok(rc == 7 && strstr(out, "did not unmap in time") &&
+	       strstr(out, "incomplete"),
+	       "CLI an importer that does not let go: exit 7, names it (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "--json", "revoke", "--pid", me, "--fd", s_fd, NULL });
+	tap_ok(rc == 0 && json_valid(out) && strstr(out, "\"complete\": true"),
+	       "CLI revoke --json is valid JSON (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--pid", me, "--fd", s_fd, NULL });
+	tap_ok(rc == 0 && strstr(out, "already revoked"),
+	       "CLI a second revoke: exit 0, 'already revoked' (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--timeout", "x", NULL });
+	tap_ok(rc == 2, "CLI bad usage: exit 2 (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "query", "--inode", "99999999", NULL });
+	tap_ok(rc == 4, "CLI unknown inode: exit 4 (%d)", rc);
+out:
+	if (ioas >= 0)
+		close(ioas);
+	if (buf >= 0) {
+		close(buf);
+		close(dev);
+	}
+	if (pbuf >= 0) {
+		close(pbuf);
+		close(pdev);
+	}
+	if (ibuf >= 0) {
+		close(ibuf);
+		close(idev);
+	}
+}
+
+static const char *tracefs(void)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing",
+					    "/sys/kernel/debug/tracing" };
+	char path[128];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/events/dmabuf_revoke/enable",
+			 dirs[i]);
+		if (!access(path, W_OK))
+			return dirs[i];
+	}
+	return NULL;
+}
+
+static bool write_file(const char *dir, const char *name, const char *v)
+{
+	char path[160];
+	int fd;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return false;
+	ok = write(fd, v, strlen(v)) == (ssize_t)strlen(v);
+	close(fd);
+	return ok;
+}
+
+static void t_tracepoints(void)
+{
+	const char *dir = tracefs();
+	static char trace[65536];
+	char path[160], want[160];
+	int dev, buf, ioas, fd;
+	struct dmabuf_revoke_query q;
+	ssize_t n = 0, r;
+	uint32_t id;
+
+	if (!dir) {
+		tap_skip("no tracefs with dmabuf_revoke events",
+			 "trace: revoke tracepoints fire with the report fields");
+		return;
+	}
+	buf = vre_buffer(&dev, SZ, 0);
+	ioas = iit_open();
+	if (!tap_ok(buf >= 0 && ioas >= 0 && !drs_query(buf, &q) &&
+		    !iit_map(ioas, buf, IOVA, 0, &id) &&
+		    write_file(dir, "trace", "") &&
+		    write_file(dir, "events/dmabuf_revoke/enable", "1"),
+		    "trace: enable the dmabuf_revoke events"))
+		goto out;
+	drs_revoke(buf, 1000, NULL, NULL, 0);
+	iit_map(ioas, buf, 2 * IOVA, 0, &id);	/* refused: attach */
+	write_file(dir, "events/dmabuf_revoke/enable", "0");
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	fd = open(path, O_RDONLY);
+	while (fd >= 0 && (r = read(fd, trace + n, sizeof(trace) - 1 - n)) > 0)
+		n += r;
+	trace[n] = 0;
+	if (fd >= 0)
+		close(fd);
+	snprintf(want, sizeof(want), "dmabuf_revoke_start: ino=%llu already=0",
+		 (unsigned long long)q.inode);
+	tap_ok(strstr(trace, want), "trace: dmabuf_revoke_start fires with the inode");
+	snprintf(want, sizeof(want),
+		 "dmabuf_revoke_notify: ino=%llu device=iommufd_importer_test told=1",
+		 (unsigned long long)q.inode);
+	tap_ok(strstr(trace, want), "trace: dmabuf_revoke_notify names the importer");
+	snprintf(want, sizeof(want),
+		 "dmabuf_revoke_end: ino=%llu ret=0 flags=0x0 attachments=1 notified=1 static=0 mappings_remaining=0",
+		 (unsigned long long)q.inode);
+	tap_ok(strstr(trace, want), "trace: dmabuf_revoke_end carries the report");
+	snprintf(want, sizeof(want), "dmabuf_revoke_refused: ino=%llu path=attach err=-19",
+		 (unsigned long long)q.inode);
+	tap_ok(strstr(trace, want), "trace: dmabuf_revoke_refused names the path and errno");
+out:
+	if (ioas >= 0)
+		close(ioas);
+	if (buf >= 0) {
+		close(buf);
+		close(dev);
+	}
+}
+
+static void t_cli(void)
+{
+	ssize_t n = readlink("/proc/self/exe", cli_path, sizeof(cli_path) - 32);
+	char *slash;
+
+	if (n <= 0)
+		return;
+	cli_path[n] = 0;
+	slash = strrchr(cli_path, '/');
+	strcpy(slash + 1, "dmabuf-revoke");
+	if (access(cli_path, X_OK)) {
+		tap_skip("dmabuf-revoke not built", "CLI tests");
+		return;
+	}
+	t_cli_other_process();
+	t_cli_errors();
+}
+
+const struct suite_case cli_cases[] = {
+	{ "cli", t_cli },
+	{ "trace", t_tracepoints },
+	{ NULL, NULL },
+};
