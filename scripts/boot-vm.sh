@@ -7,10 +7,18 @@
 # live, up to the suite's exit marker (the dmesg dump is left to the log).
 #
 # Env: VM_TIMEOUT (seconds, default 900), VM_MEM (MiB, default 1024),
-#      VM_SMP (default 2).
+#      VM_SMP (default 2). KERNEL_ENV may set other defaults for these
+#      (`: "${VM_MEM:=2048}"`, the debug kernel) and KCMDLINE_EXTRA, kernel
+#      arguments of that kernel.
 # Exit: QEMU's status (0 when the guest rebooted/powered off), 124 on
 #       timeout, 130 when interrupted.
 set -euo pipefail
+# GUEST_ENV="NAME=VALUE ..." reaches the suite's environment (seeds, sizes),
+# as drtest.env.NAME=VALUE kernel arguments that the guest init exports.
+guest_env=
+for kv in ${GUEST_ENV:-}; do
+	guest_env+=" drtest.env.$kv"
+done
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
@@ -33,7 +41,7 @@ qemu=(
 	-kernel "$VMLINUZ" -initrd "$initrd"
 	# panic=-1: a panicking guest reboots, i.e. QEMU exits at once instead
 	# of sitting out the timeout.
-	-append "console=ttyS0 loglevel=3 panic=-1 drtest.mode=$mode"
+	-append "console=ttyS0 loglevel=3 panic=-1 drtest.mode=$mode $guest_env ${KCMDLINE_EXTRA:-}"
 )
 
 : >"$log"

@@ -16,7 +16,9 @@
 #
 # Env: KERNELS, VM_TIMEOUT (s, default 900), VM_MEM, VM_SMP, GUEST_MODULES
 #      (default "vgem"), SPLAT_IGNORE, KVER_<profile> pins (e.g. KVER_6_1),
-#      DMABUF_REVOKE_CACHE (default ~/.cache/dmabuf-revoke), RUN_DIR.
+#      DMABUF_REVOKE_CACHE (default ~/.cache/dmabuf-revoke), RUN_DIR,
+#      GUEST_ENV ("NAME=VALUE ..." for the suite: STRESS_SEED, STRESS_OPS,
+#      FUZZ_SEED, FUZZ_CALLS).
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -121,6 +123,9 @@ for k in "${kernels[@]}"; do
 	times+=("fetch $(since "$t")s")
 	# shellcheck disable=SC1091 # written by fetch-kernel.sh
 	KVER=$(. "$kdir/kernel.env" && echo "$KVER")
+	# The kernel's env may raise the default timeout (debug: KASAN is slow).
+	# shellcheck disable=SC1091 # written by fetch-kernel.sh
+	vm_timeout=$(. "$kdir/kernel.env" && echo "${VM_TIMEOUT:-900}")
 
 	echo "# [$k] dkms ($KVER)"
 	t=$(now)
@@ -155,7 +160,7 @@ for k in "${kernels[@]}"; do
 	fi
 	times+=("initramfs $(since "$t")s")
 
-	echo "# [$k] boot ($mode, timeout ${VM_TIMEOUT:-900}s)"
+	echo "# [$k] boot ($mode, timeout ${vm_timeout}s)"
 	t=$(now)
 	rc=0
 	"$SCRIPTS_DIR/boot-vm.sh" "$kdir/kernel.env" "$kdir/initramfs.cpio.gz" "$mode" \
@@ -168,7 +173,7 @@ for k in "${kernels[@]}"; do
 	# report.sh also writes the cleaned console.txt used below.
 	"$SCRIPTS_DIR/report.sh" "$k" "$kdir/serial.log" "$kdir" "$mode" >"$kdir/report.txt"
 	if ((rc == 124)); then
-		result "$k" "not ok - VM finished within ${VM_TIMEOUT:-900}s (timed out; last 30 console lines below)"
+		result "$k" "not ok - VM finished within ${vm_timeout}s (timed out; last 30 console lines below)"
 		show "$kdir/console.txt" 30
 	elif ((rc != 0)); then
 		result "$k" "not ok - QEMU ran the VM (exit status $rc)"

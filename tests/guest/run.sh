@@ -28,6 +28,16 @@ tap $? "modules: modprobe iommufd_importer_test"
 # vgem is the real in-kernel importer/exporter some cases use.
 modprobe vgem 2>/dev/null || echo "# vgem not available: those cases skip"
 
+# Stress and fuzz sizes: >= 10^6 race operations across the stock-kernel
+# matrix and 10^5 fuzz calls per kernel; a debug kernel (kmemleak present)
+# is several times slower, so it races less.
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	export STRESS_OPS=${STRESS_OPS:-30000}
+else
+	export STRESS_OPS=${STRESS_OPS:-300000}
+fi
+export FUZZ_CALLS=${FUZZ_CALLS:-100000}
+
 "$BIN/revoke_suite"
 tap $? "suite: revoke_suite exited 0"
 

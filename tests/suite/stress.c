@@ -163,6 +163,11 @@ static void t_no_leaks(void)
 
 const struct suite_case stress_cases[] = {
 	{ "stress", t_storm },
-	{ "stress", t_no_leaks },
+	{ NULL, NULL },
+};
+
+/* Runs after every other group. */
+const struct suite_case leak_cases[] = {
+	{ "leaks", t_no_leaks },
 	{ NULL, NULL },
 };

@@ -31,6 +31,10 @@ extern const struct suite_case conformance_cases[];
 extern const struct suite_case uapi_cases[];
 extern const struct suite_case samples_cases[];
 extern const struct suite_case cli_cases[];
+extern const struct suite_case race_cases[];
+extern const struct suite_case fuzz_cases[];
+extern const struct suite_case leak_cases[];
+extern const struct suite_case failnth_cases[];
 extern const struct suite_case stress_cases[];
 
 /* mmap a dma-buf shared read/write, or NULL. */
