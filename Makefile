@@ -12,9 +12,11 @@ KERNELS ?=
 PREFIX ?= /usr/local
 UDEVDIR ?= /etc/udev/rules.d
 DOCDIR ?= $(PREFIX)/share/doc/dmabuf-revoke
+LIBEXECDIR ?= $(PREFIX)/libexec/dmabuf-revoke
+DATADIR ?= $(PREFIX)/share/dmabuf-revoke
 CONFIG_H := compat/generated/dmabuf_revoke_config.h
 
-.PHONY: all modules probes tools tests check demo install uninstall clean
+.PHONY: all modules probes tools tests check demo field-test install uninstall clean
 
 all: modules tools
 
@@ -41,21 +43,33 @@ check:
 demo:
 	scripts/check.sh --demo $(KERNELS)
 
+# The suite against this machine's running kernel, with the modules just
+# built here (as root; see README "Testing on your own machine").
+field-test: modules tests
+	scripts/field-test.sh --build-tree $(CURDIR)
+
 # User-space parts; the modules themselves are installed by DKMS (README).
-install: tools
+install: tools tests
 	install -D -m 0755 tools/dmabuf-revoke $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke
 	install -D -m 0644 man/dmabuf-revoke.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmabuf-revoke.8
 	install -D -m 0644 include/uapi/linux/dmabuf_revoke.h $(DESTDIR)$(PREFIX)/include/linux/dmabuf_revoke.h
 	install -D -m 0644 udev/60-dmabuf-revoke.rules $(DESTDIR)$(UDEVDIR)/60-dmabuf-revoke.rules
 	install -D -m 0644 etc/modules-load.d/dmabuf-revoke.conf $(DESTDIR)$(DOCDIR)/examples/modules-load.d/dmabuf-revoke.conf
 	install -D -m 0644 etc/modprobe.d/dmabuf-revoke.conf $(DESTDIR)$(DOCDIR)/examples/modprobe.d/dmabuf-revoke.conf
+	install -D -m 0755 -t $(DESTDIR)$(LIBEXECDIR) tests/build/revoke_suite tests/build/dmabuf-revoke
+	install -D -m 0644 scripts/lib/splat.re $(DESTDIR)$(DATADIR)/splat.re
+	sed -e 's|^BIN_DIR=$${BIN_DIR:-}$$|BIN_DIR=$${BIN_DIR:-$(LIBEXECDIR)}|' \
+	    -e 's|^DATA_DIR=$${DATA_DIR:-}$$|DATA_DIR=$${DATA_DIR:-$(DATADIR)}|' \
+	    scripts/field-test.sh >$(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke-selftest
+	chmod 0755 $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke-selftest
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke \
+	      $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke-selftest \
 	      $(DESTDIR)$(PREFIX)/share/man/man8/dmabuf-revoke.8 \
 	      $(DESTDIR)$(PREFIX)/include/linux/dmabuf_revoke.h \
 	      $(DESTDIR)$(UDEVDIR)/60-dmabuf-revoke.rules
-	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)
 
 clean:
 	@if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi

@@ -8,7 +8,9 @@
 #     preceded by the guest's "#" diagnostics that led to it (indented);
 #   - "not ok - ..." when the suite's exit marker is missing, its exit
 #     status is non-zero, or fewer/more results came than its plan(s) said;
-#   - "ok|not ok - dmesg has no kernel splat", the offending lines shown.
+#   - "ok|not ok - dmesg has no kernel splat", the offending lines shown;
+#   - on a kernel with kmemleak (debug), "ok|not ok - kmemleak reports no
+#     leak after the suite", the report shown (OUTDIR/kmemleak.txt).
 # MODE demo: the guest ran demo.sh, which prints a story, not TAP: only
 # the exit marker/status and the splat check apply.
 # Writes OUTDIR/console.txt (cleaned log) and OUTDIR/dmesg.txt. Counting is
@@ -24,10 +26,11 @@ mkdir -p "$outdir"
 console="$outdir/console.txt"
 dmesg_txt="$outdir/dmesg.txt"
 
-# Kernel splats worth failing a run for (case-sensitive on purpose: boot
-# banners say "kasan:" / "MAX_LOCKDEP_KEYS" / "kmemleak: ... initialized",
-# reports say "BUG: KASAN:", "lockdep", "unreferenced object").
-splat_re='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|sleeping function called from invalid context|unreferenced object|Kernel panic|refcount_t:|list_add corruption|list_del corruption|stack-protector|INFO: task .* blocked'
+# Kernel splats worth failing a run for: one ERE, shared with the field test
+# (case-sensitive on purpose: boot banners say "kasan:", "MAX_LOCKDEP_KEYS",
+# "kmemleak: ... initialized"; reports say "BUG: KASAN:", "lockdep",
+# "unreferenced object").
+splat_re=$(cat "$(dirname "$0")/lib/splat.re")
 # Known-harmless lines to ignore, as an ERE (empty: none). Keep it narrow.
 ignore_re=${SPLAT_IGNORE:-}
 
@@ -90,4 +93,24 @@ if [[ -n $hits ]]; then
 	sed -n '1,40s/^/      /p' <<<"$hits"
 else
 	echo "[$label] ok - $what"
+fi
+
+# kmemleak: the guest's report after the suite (scripts/guest/init), only
+# on kernels that have kmemleak. Its reports go to debugfs, not to dmesg.
+if grep -q '^@@KMEMLEAK-BEGIN@@' "$console"; then
+	kml="$outdir/kmemleak.txt"
+	awk '/^@@KMEMLEAK-BEGIN@@/ { on = 1; next } /^@@KMEMLEAK-END@@/ { on = 0 } on' "$console" >"$kml"
+	nleak=$(grep -c 'unreferenced object' "$kml" || true)
+	what="kmemleak reports no leak after the suite"
+	if ((nleak > 0)); then
+		echo "[$label] not ok - $what ($nleak unreferenced objects; all in $kml)"
+		sed -n '1,200s/^/      /p' "$kml"
+	elif grep -q '^kmemleak-error:' "$kml"; then
+		echo "[$label] not ok - $what (the scan failed)"
+		sed 's/^/      /' "$kml"
+	elif ! grep -q '^@@KMEMLEAK-END@@' "$console"; then
+		echo "[$label] not ok - $what (the scan never finished: hang or crash)"
+	else
+		echo "[$label] ok - $what"
+	fi
 fi
