@@ -573,12 +573,18 @@ static void drs_release(struct dma_buf *dmabuf)
 	struct dmabuf_revoke_report report = { };
 	struct module *exp_owner = b->exp_owner;
 
-	/* R11: a revoke whose waits were all interrupted still reports once. */
+	/*
+	 * R11: a revoke whose waits were all interrupted still reports once.
+	 * revoke_lock orders this against a revoke still running on a buffer
+	 * whose last reference went meanwhile (the exporter's lock keeps it).
+	 */
+	mutex_lock(&b->revoke_lock);
 	if (b->revoked && !b->cb_done && b->cfg.revoked) {
 		b->cb_done = true;
 		report.flags = DMABUF_REVOKE_REPORT_ALREADY;
 		b->cfg.revoked(dmabuf, b->cfg.data, &report);
 	}
+	mutex_unlock(&b->revoke_lock);
 	b->exp_ops->release(dmabuf);
 
 	mutex_lock(&drs_buffers_lock);
