@@ -599,6 +599,7 @@ static void drs_release(struct dma_buf *dmabuf)
 	 */
 	drs_free_mms(b);
 	WARN_ON(!list_empty(&b->attachments));
+	mutex_destroy(&b->revoke_lock);
 	kfree(b);
 	/* The exporter's code has returned; the core then drops the shim. */
 	module_put(exp_owner);

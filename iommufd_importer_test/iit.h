@@ -52,4 +52,7 @@ long iit_dma(struct iit_ioas *ioas, struct iit_dma *args);
 long iit_query(struct iit_ioas *ioas, struct iit_query *args);
 void iit_ioas_destroy(struct iit_ioas *ioas);
 
+/* bench.c: IIT_IOC_BENCH */
+long iit_bench(void __user *uarg);
+
 #endif /* _IIT_H */

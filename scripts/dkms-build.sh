@@ -26,31 +26,13 @@ out=${4:?$usage}
 # shellcheck disable=SC1090
 . "$kernel_env"
 
-# What belongs to the DKMS package: the whole repo as git sees it (tracked
-# + untracked-but-not-ignored, so uncommitted work is what gets tested and
-# build litter is not), minus the directories that are not kernel sources.
-# An exclusion list, so a new top-level source directory (compat/ was one)
-# cannot be silently left out.
-read -r -a pkg_excludes <<<"${DKMS_EXCLUDE_PATHS:-tests scripts .ci .github docs}"
+# What belongs to the DKMS package: package_files (lib/common.sh), i.e. the
+# repo as git sees it minus tests/, scripts/, .ci/ ... ($DKMS_EXCLUDE_PATHS).
 
 if [[ ! -f $REPO_ROOT/dkms.conf ]]; then
 	say "no dkms.conf in $REPO_ROOT: no modules to build yet"
 	exit 3
 fi
-
-package_files() {
-	local x specs=() prunes=()
-	for x in "${pkg_excludes[@]}"; do
-		specs+=(":(exclude)$x")
-		prunes+=(-path "./$x" -prune -o)
-	done
-	if git -C "$REPO_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		git -C "$REPO_ROOT" ls-files -z --cached --others --exclude-standard -- . "${specs[@]}"
-	else
-		# A tarball without .git: every file, minus the excluded dirs.
-		(cd "$REPO_ROOT" && find . "${prunes[@]}" -type f -printf '%P\0')
-	fi
-}
 
 # Name and version exactly as DKMS will see them: source dkms.conf the way
 # dkms does (bash, with $kernelver set), in a subshell.
@@ -83,16 +65,13 @@ rm -rf "$work"
 mkdir -p "$srctree/$name-$version" "$dkmstree" "$insttree/$KVER"
 
 # Stage the package sources (what `dkms add` would find under /usr/src).
-nfiles=0
-while IFS= read -r -d '' f; do
-	[[ -e $REPO_ROOT/$f ]] || continue # tracked but deleted in the work tree
-	mkdir -p "$srctree/$name-$version/$(dirname "$f")"
-	cp -a "$REPO_ROOT/$f" "$srctree/$name-$version/$f"
-	nfiles=$((nfiles + 1))
-done < <(package_files)
+nfiles=$(stage_package_files "$srctree/$name-$version")
 say "staged $nfiles files of $name-$version into $srctree"
 
 trees=(--dkmstree "$dkmstree" --sourcetree "$srctree" --installtree "$insttree")
+# What a profile whose DKMS runs in a build chroot (7.2: sid) must see
+# there, at the same paths: our trees and the signing key.
+DKMS_BINDS=("$work" "$CACHE_DIR/dkms-mok")
 
 # DKMS signs modules like on a user's machine, but its default key lives in
 # /var/lib/dkms and its default sign-file in the host's kbuild: point both

@@ -23,14 +23,20 @@ profile_file="$SCRIPTS_DIR/kernels/$profile.sh"
 . "$profile_file"
 
 ensure_pkgs "${PROFILE_HOST_PKGS[@]}"
-apt_lists_present || apt_update_once
+# A profile that builds its kernel instead of taking Debian's (debug) does
+# the whole step itself and writes ENV_OUT the same way.
+if declare -F profile_fetch >/dev/null; then
+	profile_fetch "$env_out"
+	exit
+fi
+profile_apt_lists_present || profile_apt_update
 
 # Resolve in a subshell (profile_resolve dies on failure) and import its
 # result. An archive that moved on since the last `apt-get update` can make
 # the resolution fail: refresh once and retry before giving up.
-resolve() { (profile_resolve && declare -p KVER KPKGS); }
+resolve() { (profile_resolve && declare -p KVER KPKGS KDEB_VERSION); }
 if ! resolved=$(resolve 2>/dev/null); then
-	apt_update_once
+	profile_apt_update
 	resolved=$(resolve)
 fi
 eval "$resolved"
@@ -84,17 +90,38 @@ else
 	profile_fixup_kroot "$root"
 	# The image ships no modules.dep (its postinst runs depmod); make one so
 	# the initramfs step can ask modprobe for dependency closures.
-	depmod -b "$root" "$KVER"
+	if [[ -d $root/lib/modules/$KVER/kernel ]]; then
+		depmod -b "$root" "$KVER"
+	fi
 	printf '%s\n' "$want" >"$stage/packages"
 fi
 
+# Headers: extracted here, or installed in the build chroot by
+# mk-chroot.sh (which then sets KDIR and KCHROOT).
 kdir="$root/usr/src/linux-headers-$KVER"
-[[ -f $kdir/Makefile ]] || die "no headers at $kdir"
-[[ -f $root/boot/vmlinuz-$KVER ]] || die "no vmlinuz in $root/boot"
+if [[ -z $PROFILE_CHROOT_SUITE ]]; then
+	[[ -f $kdir/Makefile ]] || die "no headers at $kdir"
+fi
+# The kernel: boot/vmlinuz-KVER, or (sid's linux-binary-*) in the modules
+# directory; none for a build-only profile.
+vmlinuz=
+if ((!PROFILE_BUILD_ONLY)); then
+	for f in "$root/boot/vmlinuz-$KVER" "$root/lib/modules/$KVER/vmlinuz"; do
+		[[ -f $f ]] && vmlinuz=$f && break
+	done
+	[[ -n $vmlinuz ]] || die "no vmlinuz in $root/boot or $root/lib/modules/$KVER"
+fi
 {
 	printf 'KVER=%q\n' "$KVER"
+	printf 'KDEB_VERSION=%q\n' "$KDEB_VERSION"
 	printf 'KROOT=%q\n' "$root"
+	# KDIR: the headers as the build sees them (in the chroot, if any);
+	# KDIR_HOST: the same directory seen from the host.
 	printf 'KDIR=%q\n' "$kdir"
-	printf 'VMLINUZ=%q\n' "$root/boot/vmlinuz-$KVER"
+	printf 'KDIR_HOST=%q\n' "$kdir"
+	printf 'KCHROOT=\n'
+	printf 'CHROOT_SUITE=%q\n' "$PROFILE_CHROOT_SUITE"
+	printf 'BUILD_ONLY=%q\n' "$PROFILE_BUILD_ONLY"
+	printf 'VMLINUZ=%q\n' "$vmlinuz"
 	printf 'KMODDIR=%q\n' "$root/lib/modules/$KVER"
 } >"$env_out"

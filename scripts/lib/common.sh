@@ -19,6 +19,14 @@ CACHE_DIR=${DMABUF_REVOKE_CACHE:-$HOME/.cache/dmabuf-revoke}
 # kernel's compiler). One list, used by check.sh and by .ci/run.
 HOST_PKGS=(qemu-system-x86 busybox-static cpio dkms kmod gzip xz-utils zstd
 	make gcc libc6-dev openssl)
+# What `make lint` needs on top (checkpatch.pl is perl; sparse for C=2).
+LINT_PKGS=(perl sparse git)
+
+# The default matrix of `make check` / `make lint` (scripts/kernels/NAME.sh):
+# the stock kernels of Debian 12 (6.1), Debian 12's security 6.12 and sid,
+# one PREEMPT_RT kernel booted, and the rt/cloud flavours build-only
+# (profiles with PROFILE_BUILD_ONLY=1). $KERNELS overrides it.
+DEFAULT_KERNELS="6.1 6.12 7.2 6.1-rt 6.1-cloud 6.12-rt 6.12-cloud"
 
 # Progress and diagnostics go to stderr so stdout stays the report.
 say() { printf '# %s\n' "$*" >&2; }
@@ -109,4 +117,111 @@ debian_archive_url() {
 			END { if (!found && hit && uris) print uris }
 		' "$f" | sed -n 1p
 	done | sed -n 1p
+}
+
+# on_exit CMD...: run CMD (one shell word list, eval'd) when the script
+# exits, after the ones registered before it. For temp files that must not
+# outlive a step (e.g. an apt sources list naming the mirror).
+_on_exit=()
+_run_on_exit() {
+	local c
+	for c in "${_on_exit[@]}"; do eval "$c" || true; done
+}
+on_exit() {
+	_on_exit+=("$*")
+	trap _run_on_exit EXIT
+}
+
+# Files of the DKMS package / of what lint checks: the repo as git sees it
+# (tracked + untracked-but-not-ignored, so uncommitted work is what gets
+# tested and build litter is not), minus the directories that are not
+# kernel sources. NUL-separated, relative to REPO_ROOT. An exclusion list,
+# so a new top-level source directory cannot be silently left out.
+package_files() {
+	local x specs=() prunes=() excludes
+	read -r -a excludes <<<"${DKMS_EXCLUDE_PATHS:-tests scripts .ci .github docs}"
+	for x in "${excludes[@]}"; do
+		specs+=(":(exclude)$x")
+		prunes+=(-path "./$x" -prune -o)
+	done
+	if git -C "$REPO_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$REPO_ROOT" ls-files -z --cached --others --exclude-standard -- . "${specs[@]}"
+	else
+		# A tarball without .git: every file, minus the excluded dirs.
+		(cd "$REPO_ROOT" && find . "${prunes[@]}" -type f -printf '%P\0')
+	fi
+}
+
+# stage_package_files DEST: copy package_files into DEST; prints the count.
+stage_package_files() {
+	local dest=$1 f n=0
+	mkdir -p "$dest"
+	while IFS= read -r -d '' f; do
+		[[ -e $REPO_ROOT/$f ]] || continue # tracked but deleted in the work tree
+		mkdir -p "$dest/$(dirname "$f")"
+		cp -a "$REPO_ROOT/$f" "$dest/$f"
+		n=$((n + 1))
+	done < <(package_files)
+	printf '%s\n' "$n"
+}
+
+# kroot_run ROOT [DIR...] -- CMD...: run CMD chrooted into ROOT (a kernel
+# profile's build chroot, e.g. sid for 7.2), with each DIR bind-mounted at
+# the same path inside, plus /dev and /proc. Everything happens in a private
+# mount namespace: the mounts vanish with the command, even when it is
+# killed, so no stale mount is ever left in the cache; and in a private PID
+# namespace, so nothing started inside (e.g. dkms's progress-dot `sleep`)
+# outlives the command. The mount points created for DIRs are removed
+# again afterwards (when empty).
+# Without ROOT (empty string): run CMD on the host.
+kroot_run() {
+	local root=$1 binds=()
+	shift
+	while (($#)) && [[ $1 != -- ]]; do
+		binds+=("$1")
+		shift
+	done
+	[[ ${1:-} == -- ]] && shift
+	if [[ -z $root ]]; then
+		"$@"
+		return
+	fi
+	# TMPDIR etc. of the host mean nothing inside.
+	as_root env -u TMPDIR -u TMP -u TEMP LC_ALL=C.UTF-8 \
+		unshare --mount --propagation private --pid --fork --kill-child -- bash -c '
+		set -e
+		root=$1 n=$2
+		shift 2
+		binds=("${@:1:n}")
+		shift "$n"
+		mount --rbind /dev "$root/dev"
+		mount -t proc proc "$root/proc"
+		tops=()
+		for d in "${binds[@]}"; do
+			# Remember the topmost directory we create, to remove exactly
+			# what we made (and never e.g. the chroot'"'"'s own /root).
+			p=$d top=
+			while [[ ! -d $root$p ]]; do top=$p p=$(dirname "$p"); done
+			mkdir -p "$root$d"
+			tops+=("$top")
+			mount --bind "$d" "$root$d"
+		done
+		set +e
+		chroot "$root" "$@"
+		rc=$?
+		i=0
+		for d in "${binds[@]}"; do
+			umount "$root$d" 2>/dev/null || umount -l "$root$d"
+			top=${tops[i]}
+			i=$((i + 1))
+			[[ -n $top ]] || continue
+			# rmdir only: it fails on anything non-empty or still mounted.
+			while :; do
+				rmdir "$root$d" 2>/dev/null || break
+				[[ $d != "$top" ]] || break
+				d=$(dirname "$d")
+			done
+		done
+		exit "$rc"
+	' kroot_run "$root" "${#binds[@]}" "${binds[@]}" "$@"
 }

@@ -14,13 +14,31 @@
 #   PROFILE_HOST_PKGS array of host packages the module build needs
 #   APT_OPTS          optional array of extra apt options (e.g. a sid
 #                     sources list and lists dir for the 7.2 profile)
+#   PROFILE_BUILD_ONLY 1: build lane only (DKMS build + modinfo + probe
+#                     check, no boot): only the headers are fetched
+#   PROFILE_CHROOT_SUITE  build in a debootstrapped chroot of this suite
+#                     (mk-chroot.sh) instead of on the host; the headers
+#                     are then apt-installed there, not extracted here
+#   PROFILE_CHROOT_PKGS   what the chroot gets besides the headers
 # Functions a profile may override:
-#   profile_resolve        sets KVER and KPKGS (array of name=version)
+#   profile_resolve        sets KVER, KPKGS (array of name=version, what to
+#                          extract on the host) and KDEB_VERSION
+#   profile_apt_update     refresh the apt lists the profile resolves from
+#   profile_apt_lists_present  true when those lists exist
 #   profile_fixup_kroot R  make the extracted headers under R usable in place
 #   profile_dkms ARGS...   run dkms (default: the host's; 7.2: in a chroot)
 #   profile_prepare        anything else needed before the DKMS build
+#   profile_fetch ENV_OUT  optional (no default): replaces fetch-kernel.sh's
+#                          archive step for a kernel that is built, not
+#                          downloaded (debug); writes ENV_OUT itself (KVER
+#                          KROOT KDIR VMLINUZ KMODDIR, and optionally
+#                          `: "${VM_MEM:=N}"`, `: "${VM_TIMEOUT:=S}"` and
+#                          KCMDLINE_EXTRA, which boot-vm.sh/check.sh honour)
 
 APT_OPTS=()
+PROFILE_BUILD_ONLY=0
+PROFILE_CHROOT_SUITE=
+PROFILE_CHROOT_PKGS=()
 
 # apt-cache/apt-get with the profile's extra options.
 kdeb_apt_cache() { apt-cache "${APT_OPTS[@]}" "$@"; }
@@ -50,10 +68,20 @@ kdeb_depends() {
 kdeb_exists() { [[ -n $(kdeb_field "$1" Package) ]]; }
 
 # Default resolver: the metapackage's candidate in PROFILE_SUITE depends on
-# linux-image-<KVER>; take that image (its -unsigned twin when the archive
-# has one: same modules, no signature to carry around) plus
-# linux-headers-<KVER> and the headers' own linux-headers-*-common and
-# linux-kbuild-* dependencies, all at the same source version.
+# linux-image-<KVER>; take that image plus linux-headers-<KVER> and the
+# headers' own linux-headers-*-common and linux-kbuild-* dependencies, all
+# at the same source version (KDEB_VERSION). The image part:
+#   - the -unsigned twin when the archive has one (same modules, no
+#     signature to carry around);
+#   - sid's split packaging (7.x: linux-image-KVER is an empty package
+#     depending on linux-binary-KVER = vmlinuz, linux-modules-KVER and
+#     linux-base-KVER = config, modules.builtin*, modules.order): binary +
+#     base, and the ~110 MB modules package only when the guest wants
+#     in-kernel modules (GUEST_MODULES, default vgem) - nothing smaller in
+#     the archive carries vgem.ko and drm.ko;
+#   - nothing for a build-only profile.
+# The headers are left out when the profile builds in a chroot (apt
+# installs them there).
 profile_resolve() {
 	local ver img
 	if [[ -n ${PROFILE_PIN:-} ]]; then
@@ -69,12 +97,26 @@ profile_resolve() {
 		KVER=${img#linux-image-}
 		KVER=${KVER%-unsigned}
 	fi
+	KDEB_VERSION=$ver
 	KPKGS=()
-	if kdeb_exists "linux-image-$KVER-unsigned=$ver"; then
+	if ((PROFILE_BUILD_ONLY)); then
+		:
+	elif kdeb_exists "linux-image-$KVER-unsigned=$ver"; then
 		KPKGS+=("linux-image-$KVER-unsigned=$ver")
+	elif kdeb_exists "linux-binary-$KVER=$ver"; then
+		KPKGS+=("linux-binary-$KVER=$ver")
+		if kdeb_exists "linux-base-$KVER=$ver"; then
+			KPKGS+=("linux-base-$KVER=$ver")
+		fi
+		if [[ -n ${GUEST_MODULES-vgem} ]]; then
+			KPKGS+=("linux-modules-$KVER=$ver")
+		fi
 	else
 		KPKGS+=("linux-image-$KVER=$ver")
 	fi
+	kdeb_exists "linux-headers-$KVER=$ver" ||
+		die "linux-headers-$KVER=$ver is not in the archive"
+	[[ -z $PROFILE_CHROOT_SUITE ]] || return 0
 	KPKGS+=("linux-headers-$KVER=$ver")
 	local dep
 	while read -r dep; do
@@ -87,6 +129,11 @@ profile_resolve() {
 	done < <(kdeb_depends "linux-headers-$KVER=$ver")
 }
 
+# Refresh the lists profile_resolve reads (the system's, by default).
+profile_apt_update() { apt_update_once; }
+# True when those lists exist at all.
+profile_apt_lists_present() { apt_lists_present; }
+
 # Debian's headers are relocatable except for absolute paths in the
 # per-flavour Makefile ("include /usr/src/linux-headers-X-common/Makefile"):
 # point those into the staging root. The modules/KVER/build link is absolute
@@ -95,6 +142,12 @@ profile_fixup_kroot() {
 	local root=$1
 	local mk="$root/usr/src/linux-headers-$KVER/Makefile"
 	[[ -f $mk ]] && sed -i -E "s#(^|[[:space:]=])/usr/src/#\\1$root/usr/src/#g" "$mk"
+	# Packages built for merged /usr (sid) ship usr/lib/modules; a lib ->
+	# usr/lib link in the staging root keeps one layout for depmod -b,
+	# modprobe -d and the initramfs step.
+	if [[ ! -e $root/lib && -d $root/usr/lib ]]; then
+		ln -s usr/lib "$root/lib"
+	fi
 	local moddir="$root/lib/modules/$KVER"
 	if [[ -L $moddir/build ]]; then
 		ln -sfn "../../../usr/src/linux-headers-$KVER" "$moddir/build"
@@ -103,5 +156,13 @@ profile_fixup_kroot() {
 
 profile_prepare() { :; }
 
-# DKMS on the host, with every tree redirected by the caller's options.
-profile_dkms() { dkms "$@"; }
+# DKMS with every tree redirected by the caller's options: on the host, or
+# in the profile's build chroot (KCHROOT, from mk-chroot.sh) with the
+# caller's DKMS_BINDS directories visible at the same paths.
+profile_dkms() {
+	if [[ -n ${KCHROOT:-} ]]; then
+		kroot_run "$KCHROOT" "${DKMS_BINDS[@]}" -- dkms "$@"
+	else
+		dkms "$@"
+	fi
+}

@@ -83,6 +83,34 @@ struct iit_cpu {
 	__u32 write;		/* 0: DMA_FROM_DEVICE, 1: DMA_BIDIRECTIONAL */
 };
 
+/*
+ * Benchmark (make bench): repeat one importer operation @iters times on the
+ * dma-buf @fd inside the kernel and return the ktime it took, so the cost of
+ * the operation is not drowned by the syscall around it. Setup (dma_buf_get,
+ * the one attachment MAP and PIN use) is outside the timed loop.
+ */
+/* iit_bench.op; "lock" is dma_resv_lock() of the buffer's resv */
+#define IIT_BENCH_LOCK		1 /* lock, unlock: the loop's own cost */
+#define IIT_BENCH_MAP		2 /* attach once; lock, map, unmap, unlock */
+#define IIT_BENCH_ATTACH	3 /* attach, detach */
+#define IIT_BENCH_PIN		4 /* attach once; lock, pin, unpin, unlock */
+#define IIT_BENCH_VMAP		5 /* vmap, vunmap */
+#define IIT_BENCH_CPU		6 /* begin_cpu_access, end_cpu_access */
+
+/* iit_bench.flags */
+#define IIT_BENCH_STATIC	(1U << 0) /* MAP, ATTACH: static importer */
+#define IIT_BENCH_MAX_ITERS	(1U << 24)
+
+struct iit_bench {
+	__u32 size;
+	__u32 flags;		/* IIT_BENCH_STATIC or 0 */
+	__s32 fd;		/* dma-buf fd */
+	__u32 op;		/* IIT_BENCH_* */
+	__u32 iters;		/* 1..IIT_BENCH_MAX_ITERS */
+	__u32 reserved;		/* must be 0 */
+	__aligned_u64 ns;	/* out: nanoseconds for all @iters */
+};
+
 #define IIT_IOC_MAGIC		0xDD
 #define IIT_IOC_MAP		_IOWR(IIT_IOC_MAGIC, 0x00, struct iit_map)
 #define IIT_IOC_UNMAP		_IOWR(IIT_IOC_MAGIC, 0x01, struct iit_id)
@@ -95,6 +123,7 @@ struct iit_cpu {
 #define IIT_IOC_VUNMAP		_IOWR(IIT_IOC_MAGIC, 0x08, struct iit_vmap)
 #define IIT_IOC_VMAP_READ	_IOWR(IIT_IOC_MAGIC, 0x09, struct iit_vmap)
 #define IIT_IOC_CPU		_IOWR(IIT_IOC_MAGIC, 0x0a, struct iit_cpu)
+#define IIT_IOC_BENCH		_IOWR(IIT_IOC_MAGIC, 0x0b, struct iit_bench)
 
 /* mmap of the IOAS fd at offset (id << 12): dma_buf_mmap() of that buffer. */
 #define IIT_MMAP_OFFSET(id)	((__u64)(id) << 12)
