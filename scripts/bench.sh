@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# bench.sh [KERNELS...]
+#
+# `make bench`: what the shim costs, measured side by side in one VM run
+# per kernel (README "Performance"; default kernel: $KERNELS, else 6.1).
+# Runs `check.sh --bench`: the same fetch / DKMS / initramfs / boot steps as
+# `make check`, but the guest runs tests/guest/bench.sh (revoke_bench, from
+# tests/bench/) instead of the suite, its output streamed live. Then, per
+# kernel, it extracts the files the guest printed between "@@BENCH-FILE
+# NAME@@" and "@@BENCH-FILE-END@@" on the console into the run's directory
+# (RUN_DIR/KERNEL/bench/) and into
+#   $CACHE_DIR/bench-results/STAMP/KERNEL/
+#     table.txt      the terminal table (printed again at the end)
+#     summary.csv    metric,param,median,min,max,unit,target,verdict
+#     samples.csv    every sample: section,case,variant,param,repeat,value,unit
+#     results.json   the summary with the run's metadata
+#     revoke-latency.png  revoke latency vs attachments (dynamic, with the
+#                    fits, and the static control), drawn with gnuplot from
+#                    summary.csv via revoke-attachments.dat, revoke-static.dat
+#     console.txt    the guest's console
+# ($CACHE_DIR/bench-results/latest points at the newest run with results;
+# the 20 newest are kept). gnuplot-nox is installed from the archive if
+# missing.
+#
+# Env: KERNELS, BENCH_REPEATS (samples per point, default 9, at least 5),
+#      BENCH_SAMPLE_MS (wall time per sample, default 100), BENCH_QUICK=1
+#      (a short smoke run), VM_TIMEOUT (default 1800), VM_SMP (keep 2: the
+#      scaling case needs two vCPUs), and whatever check.sh reads.
+# Exit: non-zero when a kernel's benchmark did not run to its end.
+set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+
+kernels=()
+for arg in "$@"; do
+	case $arg in
+	-h | --help)
+		sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
+		exit 0
+		;;
+	-*) die "unknown option $arg (try --help)" ;;
+	*) kernels+=("$arg") ;;
+	esac
+done
+if ((${#kernels[@]} == 0)); then
+	read -r -a kernels <<<"${KERNELS:-6.1}"
+fi
+
+ensure_pkgs gnuplot-nox
+
+# The knobs reach the guest's environment through the kernel command line.
+guest_env=${GUEST_ENV:-}
+[[ -z ${BENCH_QUICK:-} ]] || guest_env+=" BENCH_QUICK=$BENCH_QUICK"
+[[ -z ${BENCH_REPEATS:-} ]] || guest_env+=" BENCH_REPEATS=$BENCH_REPEATS"
+[[ -z ${BENCH_SAMPLE_MS:-} ]] || guest_env+=" BENCH_SAMPLE_MS=$BENCH_SAMPLE_MS"
+export GUEST_ENV=$guest_env
+# A full run takes a few minutes of guest time under TCG; leave headroom
+# for a busy host.
+export VM_TIMEOUT=${VM_TIMEOUT:-1800}
+
+stamp=$(date +%Y%m%d-%H%M%S)
+# Named like check.sh's own runs, so its pruning keeps the runs dir small.
+run_dir=$CACHE_DIR/runs/$stamp-$$
+results_root=$CACHE_DIR/bench-results
+results=$results_root/$stamp
+mkdir -p "$run_dir" "$results"
+
+rc=0
+RUN_DIR=$run_dir "$SCRIPTS_DIR/check.sh" --bench "${kernels[@]}" || rc=$?
+if ((rc == 130)); then
+	rmdir "$results" 2>/dev/null || true
+	exit 130
+fi
+
+# extract CONSOLE DIR: the @@BENCH-FILE blocks into DIR/NAME.
+extract() {
+	mkdir -p "$2"
+	awk -v dir="$2" '
+		/^@@BENCH-FILE [A-Za-z0-9._-]+@@$/ {
+			name = $2; sub(/@@$/, "", name); out = dir "/" name
+			printf "" >out; next
+		}
+		/^@@BENCH-FILE-END@@$/ { if (out != "") close(out); out = ""; next }
+		out != "" { print >out }
+	' "$1"
+}
+
+# summary_value FILE METRIC [PARAM]: the median column of one summary row.
+summary_value() {
+	awk -F, -v m="$2" -v p="${3:-}" \
+		'$1 == m && (p == "" || $2 == p) { print $3; exit }' "$1"
+}
+
+# plot DIR KERNEL: revoke latency vs attachments, with the linear fit, and
+# the static-attachment control (nothing unmaps during those revokes).
+plot() {
+	local dir=$1 k=$2 a b qa qb qc ymin
+	awk -F, '$1 == "revoke.attachments" && $2 > 0 { print $2, $3, $4, $5 }' \
+		"$dir/summary.csv" >"$dir/revoke-attachments.dat"
+	awk -F, '$1 == "revoke.static_attachments" && $2 > 0 { print $2, $3, $4, $5 }' \
+		"$dir/summary.csv" >"$dir/revoke-static.dat"
+	[[ -s $dir/revoke-attachments.dat ]] || return 1
+	a=$(summary_value "$dir/summary.csv" revoke.attachments.fit_fixed)
+	b=$(summary_value "$dir/summary.csv" revoke.attachments.fit_per_item)
+	qa=$(summary_value "$dir/summary.csv" revoke.attachments.quad_a)
+	qb=$(summary_value "$dir/summary.csv" revoke.attachments.quad_b)
+	qc=$(summary_value "$dir/summary.csv" revoke.attachments.quad_c)
+	# Below the data only: a fit that goes negative must not set the scale.
+	ymin=$(awk 'NR == 1 || $3 < m { m = $3 } END { print m / 2 }' "$dir/revoke-attachments.dat")
+	gnuplot <<-EOF
+		set terminal pngcairo size 960,640 font ",11"
+		set output "$dir/revoke-latency.png"
+		set title "dmabuf-revoke: revoke latency vs attachments (kernel $k, QEMU TCG)"
+		set xlabel "attachments of the buffer"
+		set ylabel "DMABUF\\\\_REVOKE\\\\_IOC\\\\_REVOKE latency (us)"
+		set logscale xy
+		set grid
+		set key top left box opaque
+		set xrange [0.7:1500]
+		set yrange [$ymin:*]
+		a = $a; b = $b; qa = $qa; qb = $qb; qc = $qc
+		lin(x) = a + b * x
+		quad(x) = qa + qb * x + qc * x * x
+		set samples 400
+		plot "$dir/revoke-attachments.dat" using 1:2:3:4 with yerrorbars \\
+			pt 7 ps 1.2 lc rgb "#1f4e9c" \\
+			title "dynamic attachments, unmapping in move\\\\_notify: median, min-max", \\
+			lin(x) lw 2 lc rgb "#c0392b" \\
+			title sprintf("least squares: %.0f us + %.2f us x n", a, b), \\
+			quad(x) lw 1 dt 2 lc rgb "#555555" \\
+			title sprintf("with n^2 term: %.4f us x n^2", qc), \\
+			"$dir/revoke-static.dat" using 1:2:3:4 with yerrorbars \\
+			pt 6 ps 1.2 lc rgb "#2e8b57" \\
+			title "control: static attachments (nothing unmaps)"
+	EOF
+}
+
+failed=0 have=0
+for k in "${kernels[@]}"; do
+	console=$run_dir/$k/console.txt
+	if [[ ! -s $console ]]; then
+		echo "[$k] not ok - benchmark ran (no console log; see above)"
+		failed=$((failed + 1))
+		continue
+	fi
+	extract "$console" "$run_dir/$k/bench"
+	if [[ ! -s $run_dir/$k/bench/summary.csv ]]; then
+		echo "[$k] not ok - benchmark printed its results (see $console)"
+		failed=$((failed + 1))
+		continue
+	fi
+	mkdir -p "$results/$k"
+	have=$((have + 1))
+	cp -a "$run_dir/$k/bench/." "$results/$k/"
+	cp -a "$console" "$results/$k/console.txt"
+	if plot "$results/$k" "$k" >"$results/$k/gnuplot.log" 2>&1; then
+		cp -a "$results/$k/revoke-latency.png" "$run_dir/$k/bench/"
+	else
+		echo "[$k] not ok - revoke latency plot (gnuplot: $results/$k/gnuplot.log)"
+		failed=$((failed + 1))
+	fi
+	echo
+	echo "==== [$k] results ($results/$k) ===="
+	cat "$results/$k/table.txt"
+done
+
+if ((have)); then
+	ln -sfn "$results" "$results_root/latest"
+else
+	rmdir "$results" 2>/dev/null || true
+fi
+mapfile -t old < <(find "$results_root" -mindepth 1 -maxdepth 1 -type d | sort | head -n -20)
+((${#old[@]} == 0)) || rm -rf "${old[@]}"
+
+echo
+echo "# bench results: $results (latest: $results_root/latest)"
+echo "# run dir: $run_dir"
+if ((rc != 0 || failed != 0)); then
+	echo "# bench: did not complete (check.sh exit $rc, $failed kernel(s) without results)"
+	exit 1
+fi
