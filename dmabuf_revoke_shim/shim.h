@@ -57,7 +57,8 @@ struct drs_buf {
 	void *dead_vmap;
 
 	spinlock_t lock;		/* protects everything below it */
-	struct list_head attachments;	/* struct drs_attach */
+	struct list_head attachments;	/* struct drs_attach, newest first */
+	struct drs_attach *cursor;	/* last one found, see drs_find() */
 	struct list_head mms;		/* struct drs_mm */
 	unsigned int nr_maps;		/* all live device mappings */
 	unsigned int notifiable_maps;	/* ... of importers we can tell */

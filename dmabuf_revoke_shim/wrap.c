@@ -27,16 +27,36 @@
 #include "shim.h"
 #include "trace.h"
 
-/* Caller holds b->lock. */
+/*
+ * Caller holds b->lock. The search starts after the last hit: one
+ * attachment's pin, map, unmap and unpin find it at once, and a revoke,
+ * whose notifications run in list order (newest first, like the core's
+ * list), finds each importer's unmap right after the previous one - so a
+ * revoke stays linear in the number of attachments.
+ */
 static struct drs_attach *drs_find(struct drs_buf *b,
 				   const struct dma_buf_attachment *attach)
 {
-	struct drs_attach *a;
+	struct drs_attach *a, *start = b->cursor;
 
-	list_for_each_entry(a, &b->attachments, node)
+	if (start && start->attach == attach)
+		return start;
+	if (start) {
+		a = start;
+		list_for_each_entry_continue(a, &b->attachments, node)
+			if (a->attach == attach)
+				goto found;
+	}
+	list_for_each_entry(a, &b->attachments, node) {
+		if (a == start)
+			break;
 		if (a->attach == attach)
-			return a;
+			goto found;
+	}
 	return NULL;
+found:
+	b->cursor = a;
+	return a;
 }
 
 static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
@@ -65,8 +85,9 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 		ret = b->exp_ops->attach(dmabuf, attach);
 	}
 	if (!ret) {
+		/* Newest first, as the core links its own list. */
 		spin_lock(&b->lock);
-		list_add_tail(&a->node, &b->attachments);
+		list_add(&a->node, &b->attachments);
 		spin_unlock(&b->lock);
 		a = NULL;
 	}
@@ -86,8 +107,10 @@ static void drs_detach(struct dma_buf *dmabuf,
 
 	spin_lock(&b->lock);
 	a = drs_find(b, attach);
-	if (a)
+	if (a) {
 		list_del(&a->node);
+		b->cursor = NULL;
+	}
 	spin_unlock(&b->lock);
 	kfree(a);
 }
