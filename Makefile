@@ -3,7 +3,10 @@
 #
 #   make [KDIR=...]       build the modules against KDIR (default: running kernel)
 #   make check            build through DKMS and run the suite in QEMU (README)
+#   make lint             checkpatch --strict, sparse (C=2) and W=1 on every kernel
+#   make check-e2e        the user's install path in a full Debian 12 VM (README)
 #   make demo             narrate a buffer's life in a VM
+#   make bench            measure what the shim costs, in a VM (README "Performance")
 #   make install          the CLI, its man page, the uapi header, the udev rule
 #   make clean
 
@@ -16,7 +19,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec/dmabuf-revoke
 DATADIR ?= $(PREFIX)/share/dmabuf-revoke
 CONFIG_H := compat/generated/dmabuf_revoke_config.h
 
-.PHONY: all modules probes tools tests check demo field-test install uninstall clean
+.PHONY: all modules probes tools tests check check-e2e lint demo bench field-test install uninstall clean
 
 all: modules tools
 
@@ -40,8 +43,21 @@ tests:
 check:
 	scripts/check.sh $(KERNELS)
 
+# Static checks on the kernel matrix of check (KERNELS= picks others).
+lint:
+	scripts/lint.sh $(KERNELS)
+
+# DKMS install, udev, the field test and a kernel upgrade in a full Debian
+# 12 machine booted under QEMU (scripts/e2e.sh).
+check-e2e:
+	scripts/e2e.sh
+
 demo:
 	scripts/check.sh --demo $(KERNELS)
+
+# Not part of check: default kernel 6.1 (KERNELS= picks others).
+bench:
+	scripts/bench.sh $(KERNELS)
 
 # The suite against this machine's running kernel, with the modules just
 # built here (as root; see README "Testing on your own machine").

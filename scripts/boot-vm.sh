@@ -3,8 +3,9 @@
 #
 # Boot the kernel with the initramfs under QEMU (TCG: there is no KVM here),
 # serial console into SERIAL_LOG, and wait for the guest to power off.
-# MODE is check or demo; in demo mode the console is also streamed to stdout
-# live, up to the suite's exit marker (the dmesg dump is left to the log).
+# MODE is check, demo or bench; in demo and bench mode the console is also
+# streamed to stdout live, up to the suite's exit marker (the dmesg dump is
+# left to the log; so are bench's @@BENCH-FILE blocks, see tests/guest/bench.sh).
 #
 # Env: VM_TIMEOUT (seconds, default 900), VM_MEM (MiB, default 1024),
 #      VM_SMP (default 2). KERNEL_ENV may set other defaults for these
@@ -53,12 +54,13 @@ vm=$!
 interrupted=0
 trap 'interrupted=1; kill -TERM "$vm" 2>/dev/null || true' INT TERM HUP
 
-if [[ $mode == demo ]]; then
+if [[ $mode != check ]]; then
 	# Follow the log until QEMU is gone; show the guest's story, not the
 	# markers and dmesg dump after it. sed reads to the end (no early quit,
 	# which would SIGPIPE tail).
 	tail -n +1 -s 0.2 -f --pid="$vm" "$log" |
-		sed -u -n -e 's/\r$//' -e '/@@SUITE-BEGIN/,/^@@SUITE-EXIT/{/^@@/!p}' || true
+		sed -u -n -e 's/\r$//' -e '/^@@BENCH-FILE /,/^@@BENCH-FILE-END@@/d' \
+			-e '/@@SUITE-BEGIN/,/^@@SUITE-EXIT/{/^@@/!p}' || true
 fi
 
 rc=0

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# check.sh [--demo] [KERNELS...]
+# check.sh [--demo|--bench] [KERNELS...]
 #
 # The project's test runner (`make check`, `make demo`). For each kernel
-# profile (scripts/kernels/NAME.sh; default: $KERNELS, else "6.1"):
+# profile (scripts/kernels/NAME.sh; default: $KERNELS, else for check the
+# matrix DEFAULT_KERNELS of lib/common.sh, for demo/bench "6.1"):
 #   fetch      resolve the kernel from the archive, get image + headers
 #              (fetch-kernel.sh; cached per kernel version)
-#   dkms       build + install our DKMS package for it (dkms-build.sh)
+#   chroot     profiles that build in a chroot (7.2: sid): make or reuse it
+#              (mk-chroot.sh; cached per kernel version)
+#   dkms       build + install our DKMS package for it (dkms-build.sh), then
+#              check-build.sh: the compile probes' answers in DKMS's
+#              make.log against compat/expected/PROFILE, and modinfo of each
+#              module (name, version, vermagic, depends)
+#              Build-only profiles (PROFILE_BUILD_ONLY=1: rt/cloud) stop here.
 #   initramfs  busybox + modules + guest suite (mk-initramfs.sh)
 #   boot       run the suite in QEMU/TCG (boot-vm.sh) and read back its TAP
 #              results and dmesg (report.sh)
 # Every result line is "[KERNEL] ok ..." / "[KERNEL] not ok ..."; the last
-# line is "N passed, N failed[, N skipped]"; exit 1 on any failure.
+# line is "N passed, N failed[, N skipped]"; exit 1 on any failure. Phase
+# times are printed per kernel, and a total at the end.
 # --demo: same VMs running tests/guest/demo.sh, output streamed live, no
-# counting.
+# counting. --bench: the same for tests/guest/bench.sh (scripts/bench.sh).
 #
 # Env: KERNELS, VM_TIMEOUT (s, default 900), VM_MEM, VM_SMP, GUEST_MODULES
 #      (default "vgem"), SPLAT_IGNORE, KVER_<profile> pins (e.g. KVER_6_1),
@@ -28,6 +36,7 @@ kernels=()
 for arg in "$@"; do
 	case $arg in
 	--demo) mode=demo ;;
+	--bench) mode=bench ;;
 	-h | --help)
 		sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
 		exit 0
@@ -37,7 +46,12 @@ for arg in "$@"; do
 	esac
 done
 if ((${#kernels[@]} == 0)); then
-	read -r -a kernels <<<"${KERNELS:-6.1}"
+	# check: the whole matrix (lib/common.sh); demo and bench: one kernel.
+	if [[ $mode == check ]]; then
+		read -r -a kernels <<<"${KERNELS:-$DEFAULT_KERNELS}"
+	else
+		read -r -a kernels <<<"${KERNELS:-6.1}"
+	fi
 fi
 
 ensure_pkgs "${HOST_PKGS[@]}"
@@ -54,6 +68,8 @@ if [[ -z ${RUN_DIR:-} ]]; then
 fi
 
 passed=0 failed=0 skipped=0 broken=0
+t_all=$(now)
+k_names=() k_starts=()
 
 # emit: print report lines from stdin, counting the results among them.
 emit() {
@@ -74,7 +90,7 @@ emit() {
 }
 # result LABEL "ok|not ok - text": one harness-level result line.
 result() {
-	if [[ $mode == demo ]]; then
+	if [[ $mode != check ]]; then
 		# No counting in demo mode, but a broken step is still an error.
 		printf '[%s] %s\n' "$1" "$2"
 		[[ $2 == "not ok"* ]] && broken=$((broken + 1))
@@ -84,7 +100,7 @@ result() {
 }
 join_times() {
 	local IFS=,
-	printf '%s\n' "${times[*]}" | sed 's/,/, /g'
+	printf '%s; %s\n' "${times[*]}" "$(since "$t_k")s in all" | sed 's/,/, /g'
 }
 # show LOG [LINES]: a step's log, indented, on failure (all, or the tail).
 show() {
@@ -112,6 +128,9 @@ for k in "${kernels[@]}"; do
 		continue
 	fi
 	times=()
+	t_k=$(now)
+	k_names+=("$k")
+	k_starts+=("$t_k")
 
 	echo "# [$k] fetch"
 	t=$(now)
@@ -121,8 +140,24 @@ for k in "${kernels[@]}"; do
 		continue
 	fi
 	times+=("fetch $(since "$t")s")
+	# A profile that builds in a chroot (7.2: sid) gets it made or checked
+	# here (mk-chroot.sh; cached per kernel), which completes kernel.env.
+	# shellcheck disable=SC1091 # written by fetch-kernel.sh
+	if [[ -n $(. "$kdir/kernel.env" && echo "${CHROOT_SUITE:-}") ]]; then
+		echo "# [$k] chroot"
+		t=$(now)
+		if ! "$SCRIPTS_DIR/mk-chroot.sh" "$k" "$kdir/kernel.env" >"$kdir/chroot.log" 2>&1; then
+			result "$k" "not ok - make the build chroot for $k"
+			show "$kdir/chroot.log" 60
+			echo "# [$k] time: $(join_times)"
+			continue
+		fi
+		times+=("chroot $(since "$t")s")
+	fi
 	# shellcheck disable=SC1091 # written by fetch-kernel.sh
 	KVER=$(. "$kdir/kernel.env" && echo "$KVER")
+	# shellcheck disable=SC1091
+	build_only=$(. "$kdir/kernel.env" && echo "${BUILD_ONLY:-0}")
 	# The kernel's env may raise the default timeout (debug: KASAN is slow).
 	# shellcheck disable=SC1091 # written by fetch-kernel.sh
 	vm_timeout=$(. "$kdir/kernel.env" && echo "${VM_TIMEOUT:-900}")
@@ -137,6 +172,10 @@ for k in "${kernels[@]}"; do
 	0)
 		read -r pkg ver <"$kdir/modules/.package"
 		result "$k" "ok - dkms build + install of $pkg $ver for $KVER"
+		# Probe answers vs compat/expected/$k, modinfo sanity.
+		"$SCRIPTS_DIR/check-build.sh" "$k" "$kdir/kernel.env" "$kdir/dkms" "$kdir/modules" \
+			>"$kdir/check-build.txt" 2>&1 || true
+		emit <"$kdir/check-build.txt"
 		;;
 	3)
 		result "$k" "ok - dkms build # SKIP no dkms.conf in the repo yet"
@@ -145,10 +184,19 @@ for k in "${kernels[@]}"; do
 	*)
 		result "$k" "not ok - dkms build + install for $KVER (DKMS output and make.log below)"
 		show "$kdir/dkms.log"
+		# The probes ran before the compile failed: still check them.
+		"$SCRIPTS_DIR/check-build.sh" --probes-only "$k" "$kdir/kernel.env" "$kdir/dkms" \
+			"$kdir/modules" >"$kdir/check-build.txt" 2>&1 || true
+		emit <"$kdir/check-build.txt"
 		echo "# [$k] time: $(join_times)"
 		continue
 		;;
 	esac
+	if ((build_only)); then
+		echo "# [$k] time: $(join_times) (build-only profile: not booted)"
+		echo "# [$k] logs: $kdir (dkms.log, check-build.txt, dkms/tree/.../make.log)"
+		continue
+	fi
 
 	echo "# [$k] initramfs"
 	t=$(now)
@@ -179,7 +227,7 @@ for k in "${kernels[@]}"; do
 		result "$k" "not ok - QEMU ran the VM (exit status $rc)"
 		show "$kdir/serial.log.qemu" 20
 	fi
-	if [[ $mode == demo ]]; then
+	if [[ $mode != check ]]; then
 		# No counting, but a demo whose guest failed must say so.
 		while IFS= read -r line; do
 			case $line in
@@ -193,11 +241,22 @@ for k in "${kernels[@]}"; do
 	echo "# [$k] logs: $kdir (serial.log, console.txt, dmesg.txt, *.log)"
 done
 
-if [[ $mode == demo ]]; then
+if [[ $mode != check ]]; then
 	((broken == 0)) || exit 1
 	exit 0
 fi
 echo "# run dir: $run_dir"
+# Wall time per kernel (fetch .. boot) and for the whole run.
+k_starts+=("$(now)")
+per=()
+for i in "${!k_names[@]}"; do
+	per+=("${k_names[i]} $(awk -v a="${k_starts[i]}" -v b="${k_starts[i + 1]}" 'BEGIN { printf "%.1f", b - a }')s")
+done
+line="# total time: $(since "$t_all")s"
+if ((${#per[@]})); then
+	line+=" ($(IFS=,; printf '%s' "${per[*]}" | sed 's/,/, /g'))"
+fi
+echo "$line"
 summary="$passed passed, $failed failed"
 ((skipped == 0)) || summary+=", $skipped skipped"
 echo "$summary"

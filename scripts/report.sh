@@ -11,7 +11,8 @@
 #   - "ok|not ok - dmesg has no kernel splat", the offending lines shown;
 #   - on a kernel with kmemleak (debug), "ok|not ok - kmemleak reports no
 #     leak after the suite", the report shown (OUTDIR/kmemleak.txt).
-# MODE demo: the guest ran demo.sh, which prints a story, not TAP: only
+# MODE demo (or bench): the guest ran demo.sh (bench.sh), which prints a
+# story (a table), not TAP: only
 # the exit marker/status and the splat check apply.
 # Writes OUTDIR/console.txt (cleaned log) and OUTDIR/dmesg.txt. Counting is
 # the caller's job (lines starting "[LABEL] ok" / "[LABEL] not ok").
@@ -28,8 +29,10 @@ dmesg_txt="$outdir/dmesg.txt"
 
 # Kernel splats worth failing a run for: one ERE, shared with the field test
 # (case-sensitive on purpose: boot banners say "kasan:", "MAX_LOCKDEP_KEYS",
-# "kmemleak: ... initialized"; reports say "BUG: KASAN:", "lockdep",
-# "unreferenced object").
+# "kmemleak: ... initialized"; reports say "BUG: KASAN:", "unreferenced
+# object"). Not the bare word "lockdep": a lockdep kernel's banner says
+# "RCU lockdep checking is enabled"; lockdep's reports are WARNINGs, or say
+# "trying to register non-static key" / "turning off the locking ...".
 splat_re=$(cat "$(dirname "$0")/lib/splat.re")
 # Known-harmless lines to ignore, as an ERE (empty: none). Keep it narrow.
 ignore_re=${SPLAT_IGNORE:-}
@@ -43,7 +46,7 @@ tr -d '\r' <"$log" |
 # marker ran) to "@@SUITE-EXIT".
 has_begin=0
 if grep -q '@@SUITE-BEGIN' "$console"; then has_begin=1; fi
-awk -v L="[$label]" -v has_begin="$has_begin" -v tap="$([[ $mode == demo ]] || echo 1)" '
+awk -v L="[$label]" -v has_begin="$has_begin" -v tap="$([[ $mode != check ]] || echo 1)" '
 	BEGIN { in_suite = !has_begin; nres = 0; plan = 0; ndiag = 0 }
 	/@@SUITE-BEGIN/ { in_suite = 1; nres = 0; plan = 0; ndiag = 0; next }
 	/^@@SUITE-EXIT [0-9-]+@@/ { exit_seen = 1; rc = $2; sub(/@@$/, "", rc); in_suite = 0; next }

@@ -6,10 +6,11 @@
  * capture what MODULE_IMPORT_NS() hands to MODULE_INFO().
  */
 #include "probe.h"
+#include <linux/build_bug.h>
 
 #undef MODULE_INFO
 #define MODULE_INFO(tag, info) \
 	static const char probe_info[] __maybe_unused = info
 MODULE_IMPORT_NS("PROBE_NS");
-_Static_assert(sizeof(probe_info) == sizeof("PROBE_NS"),
+static_assert(sizeof(probe_info) == sizeof("PROBE_NS"),
 	       "MODULE_IMPORT_NS() stringifies its argument");

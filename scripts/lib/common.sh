@@ -24,9 +24,11 @@ LINT_PKGS=(perl sparse git)
 
 # The default matrix of `make check` / `make lint` (scripts/kernels/NAME.sh):
 # the stock kernels of Debian 12 (6.1), Debian 12's security 6.12 and sid,
-# one PREEMPT_RT kernel booted, and the rt/cloud flavours build-only
-# (profiles with PROFILE_BUILD_ONLY=1). $KERNELS overrides it.
-DEFAULT_KERNELS="6.1 6.12 7.2 6.1-rt 6.1-cloud 6.12-rt 6.12-cloud"
+# one PREEMPT_RT kernel booted, the rt/cloud flavours build-only (profiles
+# with PROFILE_BUILD_ONLY=1), and the debug kernel (KASAN, lockdep,
+# kmemleak, fault injection; built once from linux-source-6.12 and cached).
+# $KERNELS overrides it.
+DEFAULT_KERNELS="6.1 6.12 7.2 6.1-rt 6.1-cloud 6.12-rt 6.12-cloud debug"
 
 # Progress and diagnostics go to stderr so stdout stays the report.
 say() { printf '# %s\n' "$*" >&2; }
@@ -187,6 +189,7 @@ kroot_run() {
 		return
 	fi
 	# TMPDIR etc. of the host mean nothing inside.
+	# shellcheck disable=SC2016 # the script runs in the inner bash
 	as_root env -u TMPDIR -u TMP -u TEMP LC_ALL=C.UTF-8 \
 		unshare --mount --propagation private --pid --fork --kill-child -- bash -c '
 		set -e
