@@ -13,4 +13,4 @@
 	static const char probe_info[] __maybe_unused = info
 MODULE_IMPORT_NS("PROBE_NS");
 static_assert(sizeof(probe_info) == sizeof("PROBE_NS"),
-	       "MODULE_IMPORT_NS() stringifies its argument");
+	      "MODULE_IMPORT_NS() stringifies its argument");
