@@ -109,6 +109,7 @@ install -m 0755 "$SCRIPTS_DIR/e2e/guest.sh" "$run_dir/share/guest.sh"
 serial="$run_dir/serial.log"
 res="$run_dir/share/out/results"
 : >"$serial"
+# shellcheck disable=SC2054 # QEMU's option values contain commas
 qemu=(
 	qemu-system-x86_64
 	-accel tcg -cpu max -smp 2 -m 2048

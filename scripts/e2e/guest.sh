@@ -22,6 +22,7 @@ mkdir -p "$OUT"
 RES=$OUT/results
 : >"$RES"
 # KVER KVER2 DEBS2 VERSION (written by scripts/e2e.sh)
+# shellcheck disable=SC1091 # written per run
 . "$E2E/e2e.env"
 export HOME=/root LC_ALL=C.UTF-8
 
@@ -73,7 +74,7 @@ rm -rf /root/src
 mkdir -p /root/src
 tar -xzf "$E2E/dmabuf-revoke-src.tar.gz" -C /root/src
 rc=$?
-src=/root/src/$(ls /root/src | head -n 1)
+src=$(find /root/src -mindepth 1 -maxdepth 1 -type d | head -n 1)
 cd "$src" 2>/dev/null || rc=1
 [ $rc -eq 0 ] && [ "$(cat VERSION 2>/dev/null)" = "$VERSION" ]
 tap $? "source: unpack the source package (version $(cat VERSION 2>/dev/null))"
@@ -195,7 +196,7 @@ span() {	# span STEP FROM-PATTERN TO-PATTERN
 span second-kernel-unpack 'Preparing to unpack' 'Setting up linux-image'
 span second-kernel-dkms-autoinstall 'running auto installation service' 'dkms: autoinstall for kernel'
 span second-kernel-initramfs 'update-initramfs: Generating' 'Setting up linux-headers-'
-tap $rc "kernel upgrade: dpkg -i linux-image/linux-headers-$KVER2 (kernel postinst hooks ran)" ||
+tap "$rc" "kernel upgrade: dpkg -i linux-image/linux-headers-$KVER2 (kernel postinst hooks ran)" ||
 	tail -n 40 "$OUT/dpkg-second-kernel.log" | diag
 grep -i -E 'dkms|autoinstall' "$OUT/dpkg-second-kernel.log" | head -n 10 | diag
 cp "/var/lib/dkms/dmabuf-revoke/$VERSION/$KVER2/x86_64/log/make.log" \

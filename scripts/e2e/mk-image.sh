@@ -62,9 +62,12 @@ resolve() {
 	V1=$(kdeb_version_in_suite linux-image-amd64 "$BOOT_SUITE")
 	V2=$(kdeb_version_in_suite linux-image-amd64 "$SECOND_SUITE")
 	[[ -n $V1 && -n $V2 ]] || return 1
-	KVER=$(kver_of "$V1")
-	KVER2=$(kver_of "$V2")
-	[[ $KVER != "$KVER2" ]] || die "$BOOT_SUITE and $SECOND_SUITE point at the same kernel $KVER: no second ABI to install"
+	KVER=$(kver_of "$V1") || return 1
+	KVER2=$(kver_of "$V2") || return 1
+	if [[ $KVER == "$KVER2" ]]; then
+		say "error: $BOOT_SUITE and $SECOND_SUITE point at the same kernel $KVER: no second ABI to install"
+		return 1
+	fi
 	# The second kernel's packages: image, headers and the headers' -common
 	# (linux-kbuild-6.1 of the booted kernel is newer and satisfies it).
 	SECOND=("linux-image-$KVER2=$V2" "linux-headers-$KVER2=$V2")
@@ -132,12 +135,15 @@ on_exit "[[ -d '$work' ]] && rm -rf '$work'"
 say "e2e image: debootstrap bookworm ($KVER, second kernel $KVER2)"
 t=$(now)
 as_root unshare --mount --propagation private -- \
-	debootstrap --variant=minbase --include="$BASE_INCLUDE" bookworm "$root" "$url" >&2 ||
-	die "debootstrap failed (log: $root/debootstrap/debootstrap.log)"
+	debootstrap --variant=minbase --include="$BASE_INCLUDE" bookworm "$root" "$url" >&2 || {
+	tail -n 40 "$root/debootstrap/debootstrap.log" >&2
+	die "debootstrap failed (its log's end above)"
+}
 step_time image-debootstrap "$t"
 
 # apt sources naming the mirror exist only while packages are installed,
-# and are removed with the lists afterwards (no host name in the cache).
+# and are removed with the lists and debootstrap's log afterwards (no host
+# name in the cache).
 t=$(now)
 printf '%s\n' 'Acquire::Check-Valid-Until "false";' 'APT::Install-Recommends "false";' \
 	>"$root/etc/apt/apt.conf.d/99dmabuf-revoke-e2e"
@@ -160,7 +166,7 @@ mkdir -p "$root$DEB_DIR"
 # `apt-get download` writes into the current directory.
 kroot_run "$root" -- sh -c "cd '$DEB_DIR' && apt-get -q -o APT::Sandbox::User=root download ${SECOND[*]}" >&2
 in_root apt-get clean
-rm -f "$src"
+rm -f "$src" "$root/var/log/bootstrap.log"
 rm -rf "$root/var/lib/apt/lists/"*
 mkdir -p "$root/var/lib/apt/lists/partial"
 step_time image-second-kernel-debs "$t"
@@ -169,9 +175,10 @@ step_time image-second-kernel-debs "$t"
 t=$(now)
 # The one departure from Debian's defaults: initrds built on the machine
 # (the second kernel's) hold only the modules this machine needs
-# (MODULES=dep) instead of most of them - under TCG the default takes ~15
-# minutes, dep about one. The booted kernel's initrd, built above in the
-# chroot (where dep cannot see the machine), keeps MODULES=most.
+# (MODULES=dep) instead of most of them: under TCG the default took 15
+# minutes with gzip and over 8 with zstd, dep takes under one. The booted
+# kernel's initrd, built above in the chroot (where dep cannot see the
+# machine), keeps MODULES=most.
 printf '# scripts/e2e/mk-image.sh: see there\nMODULES=dep\n' \
 	>"$root/etc/initramfs-tools/conf.d/dmabuf-revoke-e2e"
 printf '/dev/vda / ext4 errors=remount-ro 0 1\n' >"$root/etc/fstab"
@@ -189,6 +196,7 @@ install -m 0644 "$SCRIPTS_DIR/e2e/dmabuf-revoke-e2e.service" \
 mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
 ln -sf ../dmabuf-revoke-e2e.service \
 	"$root/etc/systemd/system/multi-user.target.wants/dmabuf-revoke-e2e.service"
+# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 kroot_run "$root" -- dpkg-query -W -f='${Package}=${Version}\n' | sort >"$work/manifest"
 cp "$root/boot/vmlinuz-$KVER" "$work/vmlinuz"
 cp "$root/boot/initrd.img-$KVER" "$work/initrd.img"
