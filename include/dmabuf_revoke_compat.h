@@ -3,7 +3,7 @@
  * The one place where kernel API differences live. Every DMABUF_REVOKE_HAVE_*
  * macro comes from a compile probe (compat/probes/), run by the build against
  * the target kernel: features are detected, never guessed from
- * LINUX_VERSION_CODE, because distributions backport.
+ * the kernel version number, because distributions backport.
  */
 #ifndef _DMABUF_REVOKE_COMPAT_H
 #define _DMABUF_REVOKE_COMPAT_H
