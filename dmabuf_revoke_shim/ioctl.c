@@ -5,6 +5,7 @@
  * the command word is ignored in favour of the struct's own size field, so
  * that a binary built against a newer or older header keeps working.
  */
+#include <linux/build_bug.h>
 #include <linux/capability.h>
 #include <linux/dma-buf.h>
 #include <linux/err.h>
@@ -19,6 +20,21 @@
 
 /* Largest per-attachment list REVOKE fills in one call. */
 #define DRS_MAX_ENTRIES	1024
+
+/*
+ * The uapi structs only grow: a binary built against the first release
+ * passes the frozen _VER0 sizes, and they stay the minimum forever.
+ */
+static_assert(sizeof(struct dmabuf_revoke_version) >=
+	      DMABUF_REVOKE_VERSION_SIZE_VER0);
+static_assert(sizeof(struct dmabuf_revoke_revoke) >=
+	      DMABUF_REVOKE_REVOKE_SIZE_VER0);
+static_assert(sizeof(struct dmabuf_revoke_entry) >=
+	      DMABUF_REVOKE_ENTRY_SIZE_VER0);
+static_assert(sizeof(struct dmabuf_revoke_query) >=
+	      DMABUF_REVOKE_QUERY_SIZE_VER0);
+static_assert(sizeof(struct dmabuf_revoke_list) >=
+	      DMABUF_REVOKE_LIST_SIZE_VER0);
 
 /*
  * Read a size-prefixed argument struct: at least @minsz bytes; bytes past
@@ -43,13 +59,33 @@ static int drs_copy_out(void __user *uarg, const void *karg, size_t ksize,
 	       -EFAULT : 0;
 }
 
+/*
+ * Copy @n elements of @ksize bytes to a user array of elements @ustride
+ * bytes apart. The arrays carry no element size, so their stride is the
+ * element's first released size: a later, larger element is cut to it.
+ */
+static int drs_copy_array(u64 uptr, const void *karr, size_t ksize,
+			  size_t ustride, u32 n)
+{
+	void __user *u = u64_to_user_ptr(uptr);
+	u32 i;
+
+	if (ksize == ustride)
+		return copy_to_user(u, karr, ksize * n) ? -EFAULT : 0;
+	for (i = 0; i < n; i++)
+		if (copy_to_user(u + i * ustride, karr + i * ksize,
+				 min(ksize, ustride)))
+			return -EFAULT;
+	return 0;
+}
+
 static int drs_ioc_version(void __user *uarg)
 {
 	struct dmabuf_revoke_version v;
 	u32 usize;
 	int ret;
 
-	ret = drs_copy_in(&v, sizeof(v), offsetofend(typeof(v), flags), uarg,
+	ret = drs_copy_in(&v, sizeof(v), DMABUF_REVOKE_VERSION_SIZE_VER0, uarg,
 			  &usize);
 	if (ret)
 		return ret;
@@ -60,8 +96,10 @@ static int drs_ioc_version(void __user *uarg)
 	v.minor = DMABUF_REVOKE_ABI_MINOR;
 	v.features = DMABUF_REVOKE_FEAT_REVOKE | DMABUF_REVOKE_FEAT_QUERY |
 		     DMABUF_REVOKE_FEAT_ENTRIES | DMABUF_REVOKE_FEAT_STRICT |
-		     DMABUF_REVOKE_FEAT_LIST |
-		     (DRS_VMAP_CAN_FAIL ? DMABUF_REVOKE_FEAT_VMAP_FAILS : 0);
+		     DMABUF_REVOKE_FEAT_LIST | DMABUF_REVOKE_FEAT_MMAP_NOPIN |
+		     DMABUF_REVOKE_FEAT_BOUNDED |
+		     (DRS_VMAP_CAN_FAIL ? DMABUF_REVOKE_FEAT_VMAP_FAILS |
+					  DMABUF_REVOKE_FEAT_VMAP_SEALED : 0);
 	return drs_copy_out(uarg, &v, sizeof(v), usize);
 }
 
@@ -93,7 +131,8 @@ static int drs_ioc_revoke(void __user *uarg)
 	/* Every importer holds the fd: holding it is no right to revoke. */
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	ret = drs_copy_in(&rv, sizeof(rv), sizeof(rv), uarg, &usize);
+	ret = drs_copy_in(&rv, sizeof(rv), DMABUF_REVOKE_REVOKE_SIZE_VER0, uarg,
+			  &usize);
 	if (ret)
 		return ret;
 	if (rv.flags || rv.reserved)
@@ -126,12 +165,14 @@ static int drs_ioc_revoke(void __user *uarg)
 		goto out_free;
 
 	rv.report = res.report;
-	if (res.entries &&
-	    copy_to_user(u64_to_user_ptr(rv.entries), res.entries,
-			 sizeof(*res.entries) *
-			 min(res.report.nr_entries, res.max_entries))) {
-		ret = -EFAULT;
-		goto out_free;
+	if (res.entries) {
+		ret = drs_copy_array(rv.entries, res.entries,
+				     sizeof(*res.entries),
+				     DMABUF_REVOKE_ENTRY_SIZE_VER0,
+				     min(res.report.nr_entries,
+					 res.max_entries));
+		if (ret)
+			goto out_free;
 	}
 	ret = drs_copy_out(uarg, &rv, sizeof(rv), usize);
 out_free:
@@ -148,7 +189,8 @@ static int drs_ioc_query(void __user *uarg)
 	u32 usize;
 	int fd, ret;
 
-	ret = drs_copy_in(&q, sizeof(q), sizeof(q), uarg, &usize);
+	ret = drs_copy_in(&q, sizeof(q), DMABUF_REVOKE_QUERY_SIZE_VER0, uarg,
+			  &usize);
 	if (ret)
 		return ret;
 	if (q.flags || q.reserved)
@@ -175,7 +217,8 @@ static int drs_ioc_list(void __user *uarg)
 	u32 usize, n = 0;
 	int ret;
 
-	ret = drs_copy_in(&l, sizeof(l), sizeof(l), uarg, &usize);
+	ret = drs_copy_in(&l, sizeof(l), DMABUF_REVOKE_LIST_SIZE_VER0, uarg,
+			  &usize);
 	if (ret)
 		return ret;
 	if (l.flags || l.reserved || l.count > DMABUF_REVOKE_LIST_MAX ||
@@ -189,7 +232,8 @@ static int drs_ioc_list(void __user *uarg)
 	mutex_lock(&drs_buffers_lock);
 	list_for_each_entry(b, &drs_buffers, node) {
 		if (n < l.count) {
-			q[n].size = sizeof(*q);
+			/* What each element of the array holds. */
+			q[n].size = DMABUF_REVOKE_QUERY_SIZE_VER0;
 			q[n].fd = -1;
 			drs_fill_counts(b, &q[n]);
 		}
@@ -197,9 +241,10 @@ static int drs_ioc_list(void __user *uarg)
 	}
 	mutex_unlock(&drs_buffers_lock);
 
-	if (q && copy_to_user(u64_to_user_ptr(l.entries), q,
-			      sizeof(*q) * min(n, l.count)))
-		ret = -EFAULT;
+	if (q)
+		ret = drs_copy_array(l.entries, q, sizeof(*q),
+				     DMABUF_REVOKE_QUERY_SIZE_VER0,
+				     min(n, l.count));
 	kvfree(q);
 	if (ret)
 		return ret;

@@ -117,10 +117,6 @@ static int raw(unsigned long cmd, void *arg)
 
 static void t_uapi_structs(void)
 {
-	struct {
-		struct dmabuf_revoke_query q;
-		uint64_t tail;
-	} big;
 	struct dmabuf_revoke_revoke rv;
 	struct dmabuf_revoke_version v;
 	int dev, buf = vre_buffer(&dev, SZ, 0);
@@ -128,16 +124,7 @@ static void t_uapi_structs(void)
 	memset(&v, 0, sizeof(v));
 	v.size = 4;
 	tap_ok(raw(DMABUF_REVOKE_IOC_VERSION, &v) == -EINVAL,
-	       "uapi a struct shorter than its first version: EINVAL");
-	memset(&big, 0, sizeof(big));
-	big.q.size = sizeof(big);
-	big.q.fd = buf;
-	tap_ok(!raw(DMABUF_REVOKE_IOC_QUERY, &big) && big.q.size == sizeof(big.q),
-	       "uapi a longer struct with a zero tail is accepted (newer binary)");
-	big.q.size = sizeof(big);
-	big.tail = 1;
-	tap_ok(raw(DMABUF_REVOKE_IOC_QUERY, &big) == -E2BIG,
-	       "uapi a longer struct with a non-zero tail: E2BIG");
+	       "uapi a struct shorter than its size and flags: EINVAL");
 	memset(&v, 0, sizeof(v));
 	v.size = sizeof(v);
 	v.flags = 1;
@@ -168,6 +155,231 @@ static void t_uapi_structs(void)
 		close(buf);
 		close(dev);
 	}
+}
+
+/*
+ * Struct sizes a binary may pass, per ioctl (t_uapi_sizes): the buffer the
+ * calls act on, and what each call must have done.
+ */
+#define SZ_TAIL		64	/* a later binary's struct: 64 more bytes */
+#define SZ_LIST_MAX	64
+static int sz_buf = -1;
+static unsigned long long sz_ino;
+static bool sz_revoked;
+static struct dmabuf_revoke_entry sz_rentries[4];
+static uint8_t sz_list[SZ_LIST_MAX * sizeof(struct dmabuf_revoke_query)];
+
+struct sized {
+	const char *name;
+	unsigned long cmd;
+	size_t ver0;		/* DMABUF_REVOKE_*_SIZE_VER0 */
+	size_t ksize;		/* today's sizeof */
+	void (*prep)(void *arg);	/* fill the v1.0 fields */
+	bool (*done)(const void *arg);	/* the call did its job */
+	bool (*untouched)(void);	/* a refused call changed nothing */
+};
+
+static void prep_version(void *arg)
+{
+	(void)arg;
+}
+
+static bool done_version(const void *arg)
+{
+	const struct dmabuf_revoke_version *v = arg;
+
+	return v->size == sizeof(*v) && v->major == DMABUF_REVOKE_ABI_MAJOR &&
+	       v->minor == DMABUF_REVOKE_ABI_MINOR &&
+	       (v->features & DMABUF_REVOKE_FEAT_REVOKE);
+}
+
+static void prep_revoke(void *arg)
+{
+	struct dmabuf_revoke_revoke *rv = arg;
+
+	rv->fd = sz_buf;
+	rv->timeout_ms = 1000;
+	rv->entries = (uintptr_t)sz_rentries;
+	rv->max_entries = 4;
+}
+
+/* The first call revokes; the second says it was already revoked. */
+static bool done_revoke(const void *arg)
+{
+	const struct dmabuf_revoke_revoke *rv = arg;
+	bool already = rv->report.flags & DMABUF_REVOKE_REPORT_ALREADY;
+	bool ok = drs_is_revoked(sz_buf) && already == sz_revoked &&
+		  !(rv->report.flags & DMABUF_REVOKE_REPORT_INCOMPLETE) &&
+		  rv->report.nr_entries == 0;
+
+	sz_revoked = true;
+	return ok;
+}
+
+static bool live(void)
+{
+	return !drs_is_revoked(sz_buf);
+}
+
+static void prep_query(void *arg)
+{
+	struct dmabuf_revoke_query *q = arg;
+
+	q->fd = sz_buf;
+}
+
+static bool done_query(const void *arg)
+{
+	const struct dmabuf_revoke_query *q = arg;
+
+	return q->size == sizeof(*q) && q->fd == sz_buf && q->buf_size == SZ &&
+	       q->inode == sz_ino && !strcmp(q->exp_name, "vfio_revoke_exporter");
+}
+
+static void prep_list(void *arg)
+{
+	struct dmabuf_revoke_list *l = arg;
+
+	memset(sz_list, 0, sizeof(sz_list));
+	l->count = SZ_LIST_MAX;
+	l->entries = (uintptr_t)sz_list;
+}
+
+/* Our buffer is in the array, whose elements are v1.0 queries. */
+static bool done_list(const void *arg)
+{
+	const struct dmabuf_revoke_list *l = arg;
+	const struct dmabuf_revoke_query *e;
+	uint32_t i;
+
+	for (i = 0; i < l->count && i < SZ_LIST_MAX; i++) {
+		e = (const void *)(sz_list + i * DMABUF_REVOKE_QUERY_SIZE_VER0);
+		if (e->inode == sz_ino)
+			return e->size == DMABUF_REVOKE_QUERY_SIZE_VER0 &&
+			       e->fd == -1 && e->buf_size == SZ;
+	}
+	return false;
+}
+
+/*
+ * @n bytes the caller may write, followed by read-only zeros: the kernel
+ * may read past @n (it checks the tail is zero) but any write there fails
+ * the call with EFAULT. @map is the two-page mapping to munmap().
+ */
+static uint8_t *ro_tail(size_t n, uint8_t **map)
+{
+	uint8_t *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	*map = NULL;
+	if (p == MAP_FAILED)
+		return NULL;
+	if (mprotect(p + PAGE, PAGE, PROT_READ)) {
+		munmap(p, 2 * PAGE);
+		return NULL;
+	}
+	*map = p;
+	return p + PAGE - n;
+}
+
+/* One ioctl at the sizes a binary may pass (every struct starts "u32 size"). */
+static void uapi_sizes(const struct sized *c)
+{
+	size_t big = c->ksize + SZ_TAIL;
+	uint8_t *arg = calloc(1, big), *copy = malloc(big), *map, *u;
+	bool ok;
+
+	if (!tap_ok(arg && copy, "uapi %s sizes: setup", c->name))
+		goto out;
+
+	/* A newer binary setting a field this kernel does not know. */
+	c->prep(arg);
+	*(uint32_t *)arg = big;
+	arg[big - 1] = 1;
+	memcpy(copy, arg, big);
+	tap_ok(raw(c->cmd, arg) == -E2BIG && !memcmp(arg, copy, big) &&
+	       (!c->untouched || c->untouched()),
+	       "uapi %s: a larger struct (%zu bytes) with a non-zero tail fails with E2BIG and changes nothing",
+	       c->name, big);
+
+	memset(arg, 0, big);
+	c->prep(arg);
+	*(uint32_t *)arg = c->ver0 - 1;
+	memcpy(copy, arg, big);
+	tap_ok(raw(c->cmd, arg) == -EINVAL && !memcmp(arg, copy, big) &&
+	       (!c->untouched || c->untouched()),
+	       "uapi %s: one byte less than the first released size (%zu) fails with EINVAL",
+	       c->name, c->ver0 - 1);
+
+	/* A binary built against the first release: nothing written past it. */
+	memset(arg, 0, big);
+	c->prep(arg);
+	*(uint32_t *)arg = c->ver0;
+	u = ro_tail(c->ver0, &map);
+	if (u)
+		memcpy(u, arg, c->ver0);
+	ok = u && !raw(c->cmd, u) && c->done(u);
+	tap_ok(ok, "uapi %s: the first released size (%zu bytes) works, nothing written past it",
+	       c->name, c->ver0);
+	if (map)
+		munmap(map, 2 * PAGE);
+
+	/* A newer binary: zero tail accepted, left as it was (read-only). */
+	memset(arg, 0, big);
+	c->prep(arg);
+	*(uint32_t *)arg = big;
+	u = ro_tail(c->ksize, &map);
+	if (u)
+		memcpy(u, arg, c->ksize);
+	ok = u && !raw(c->cmd, u) && c->done(u) &&
+	     all_bytes(u + c->ksize, SZ_TAIL, 0);
+	tap_ok(ok, "uapi %s: a larger struct (%zu bytes) with a zero tail works; only %zu bytes are written back",
+	       c->name, big, c->ksize);
+	if (map)
+		munmap(map, 2 * PAGE);
+out:
+	free(arg);
+	free(copy);
+}
+
+static void t_uapi_sizes(void)
+{
+	static const struct sized cases[] = {
+		{ "VERSION", DMABUF_REVOKE_IOC_VERSION,
+		  DMABUF_REVOKE_VERSION_SIZE_VER0,
+		  sizeof(struct dmabuf_revoke_version), prep_version,
+		  done_version, NULL },
+		{ "QUERY", DMABUF_REVOKE_IOC_QUERY,
+		  DMABUF_REVOKE_QUERY_SIZE_VER0,
+		  sizeof(struct dmabuf_revoke_query), prep_query, done_query,
+		  NULL },
+		{ "LIST", DMABUF_REVOKE_IOC_LIST, DMABUF_REVOKE_LIST_SIZE_VER0,
+		  sizeof(struct dmabuf_revoke_list), prep_list, done_list,
+		  NULL },
+		/* Last: it revokes the buffer. */
+		{ "REVOKE", DMABUF_REVOKE_IOC_REVOKE,
+		  DMABUF_REVOKE_REVOKE_SIZE_VER0,
+		  sizeof(struct dmabuf_revoke_revoke), prep_revoke,
+		  done_revoke, live },
+	};
+	struct dmabuf_revoke_query q;
+	unsigned int i;
+	int dev;
+
+	sz_buf = vre_buffer(&dev, SZ, 0);
+	sz_revoked = false;
+	if (!tap_ok(sz_buf >= 0 && !drs_query(sz_buf, &q),
+		    "uapi struct sizes: a managed buffer"))
+		goto out;
+	sz_ino = q.inode;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		uapi_sizes(&cases[i]);
+out:
+	if (sz_buf >= 0) {
+		close(sz_buf);
+		close(dev);
+	}
+	sz_buf = -1;
 }
 
 static void t_uapi_privilege(void)
@@ -204,6 +416,7 @@ const struct suite_case uapi_cases[] = {
 	{ "uapi", t_r14_module },
 	{ "uapi", t_r15_foreign },
 	{ "uapi", t_uapi_structs },
+	{ "uapi", t_uapi_sizes },
 	{ "uapi", t_uapi_privilege },
 	{ NULL, NULL },
 };

@@ -4,9 +4,12 @@
  *
  * Every argument struct starts with "__u32 size; __u32 flags;". The kernel
  * reads min(size, its own size) bytes and requires any bytes it does not
- * know to be zero, so binaries built against an older or a newer header both
- * work. Unknown flags and non-zero reserved fields fail with EINVAL; an
- * unknown command fails with ENOTTY.
+ * know to be zero (E2BIG otherwise), and writes back min(size, its own size)
+ * bytes, so binaries built against an older or a newer header both work.
+ * The smallest size accepted is each struct's first released size, frozen
+ * below as DMABUF_REVOKE_*_SIZE_VER0 (smaller: EINVAL); structs only ever
+ * grow at the end. Unknown flags and non-zero reserved fields fail with
+ * EINVAL; an unknown command fails with ENOTTY.
  */
 #ifndef _UAPI_LINUX_DMABUF_REVOKE_H
 #define _UAPI_LINUX_DMABUF_REVOKE_H
@@ -37,6 +40,9 @@ struct dmabuf_revoke_version {
 	__u32 minor;		/* out: DMABUF_REVOKE_ABI_MINOR */
 	__aligned_u64 features;	/* out: DMABUF_REVOKE_FEAT_* */
 };
+
+/* First released (ABI 1.0) size of struct dmabuf_revoke_version. */
+#define DMABUF_REVOKE_VERSION_SIZE_VER0	24
 
 /* Why an attachment still has the buffer mapped after a revoke. */
 #define DMABUF_REVOKE_REMAIN_STATIC	1	/* static importer: cannot be told */
@@ -79,6 +85,14 @@ struct dmabuf_revoke_revoke {
 	struct dmabuf_revoke_report report; /* out */
 };
 
+/* First released (ABI 1.0) size of struct dmabuf_revoke_revoke. */
+#define DMABUF_REVOKE_REVOKE_SIZE_VER0	64
+/*
+ * Each element of @entries is DMABUF_REVOKE_ENTRY_SIZE_VER0 bytes apart,
+ * whatever size struct dmabuf_revoke_entry has in a later ABI.
+ */
+#define DMABUF_REVOKE_ENTRY_SIZE_VER0	48
+
 #define DMABUF_REVOKE_DEFAULT_TIMEOUT_MS	5000
 #define DMABUF_REVOKE_MAX_TIMEOUT_MS		600000
 
@@ -106,6 +120,9 @@ struct dmabuf_revoke_query {
 	char exp_name[32];	/* out: exporter name */
 };
 
+/* First released (ABI 1.0) size of struct dmabuf_revoke_query. */
+#define DMABUF_REVOKE_QUERY_SIZE_VER0	96
+
 /* Describe every managed dma-buf: an array of QUERY results (fd = -1). */
 #define DMABUF_REVOKE_LIST_MAX		4096
 struct dmabuf_revoke_list {
@@ -115,6 +132,13 @@ struct dmabuf_revoke_list {
 	__u32 reserved;		/* in: must be 0 */
 	__aligned_u64 entries;	/* in: user array of struct dmabuf_revoke_query */
 };
+
+/*
+ * First released (ABI 1.0) size of struct dmabuf_revoke_list. Each element
+ * of @entries is DMABUF_REVOKE_QUERY_SIZE_VER0 bytes apart, whatever size
+ * struct dmabuf_revoke_query has in a later ABI.
+ */
+#define DMABUF_REVOKE_LIST_SIZE_VER0	24
 
 #define DMABUF_REVOKE_IOC_MAGIC		0xDB
 
