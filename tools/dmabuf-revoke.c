@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -145,12 +146,15 @@ static void read_comm(int pid, char *comm, size_t len)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	comm[0] = 0;
+	/* A process may exit at any point of a scan: no name then. */
+	snprintf(comm, len, "?");
 	f = fopen(path, "r");
 	if (!f)
 		return;
 	if (fgets(comm, (int)len, f))
 		comm[strcspn(comm, "\n")] = 0;
+	else
+		snprintf(comm, len, "?");
 	fclose(f);
 }
 
@@ -208,30 +212,106 @@ static size_t scan_holders(struct holder *h, size_t max)
 	return n;
 }
 
-/* Take fd @tfd of process @pid into ours. */
+/* The Tgid line of /proc/@pid/status (also there for a thread's id), or 0. */
+static int tgid_of(int pid)
+{
+	char path[64], line[128];
+	int tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return tgid;
+}
+
+/*
+ * Has the process behind @pidfd exited (a zombie, or reaped)? A pidfd
+ * polls readable once the whole thread group has exited.
+ */
+static bool process_exited(int pidfd, int pid)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	char path[64], line[256], *state;
+	FILE *f;
+	bool gone = true;
+
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+		return true;
+	/* Exiting but not yet a zombie: /proc says so, or is gone. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (f && fgets(line, sizeof(line), f)) {
+		state = strrchr(line, ')');
+		gone = state && state[1] == ' ' &&
+		       (state[2] == 'Z' || state[2] == 'X');
+	}
+	if (f)
+		fclose(f);
+	return gone;
+}
+
+/*
+ * Take fd @tfd of process @pid into ours. The process may exit, be reaped
+ * or close the fd at any moment: every such race is "no such process" or
+ * "no such fd" (EX_NOTARGET), said in words.
+ */
 static int grab_fd(int pid, int tfd, int *out)
 {
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), err, tgid;
 
 	if (pidfd < 0) {
-		if (errno == ESRCH)
-			return fail(EX_NOTARGET, "there is no process %d", pid);
-		if (errno == ENOSYS)
+		err = errno;
+		if (err == ENOSYS)
 			return fail(EX_FAIL, "this kernel has no pidfd_open() (needs Linux 5.6 or later)");
-		return fail(EX_FAIL, "pidfd_open(%d): %s", pid, strerror(errno));
+		/*
+		 * ESRCH: no such pid. EINVAL: the pid has no process (any
+		 * more: it is being reaped), or it is a thread's id; newer
+		 * kernels answer a thread's id with ENOENT.
+		 */
+		tgid = err == EINVAL || err == ENOENT ? tgid_of(pid) : 0;
+		if (tgid > 0 && tgid != pid)
+			return fail(EX_NOTARGET, "there is no process %d: %d is a thread of process %d (try --pid %d)",
+				    pid, pid, tgid, tgid);
+		if (tgid == pid)
+			return fail(EX_NOTARGET, "process %d cannot be opened: it is exiting, or is a kernel thread (which holds no dma-buf fds)",
+				    pid);
+		if (err == ESRCH || err == EINVAL || err == ENOENT)
+			return fail(EX_NOTARGET, "there is no process %d (check the id with 'list' or ps; it may just have exited)",
+				    pid);
+		return fail(EX_FAIL, "cannot open process %d (pidfd_open: %s); check the id and try again",
+			    pid, strerror(err));
 	}
 	*out = (int)syscall(SYS_pidfd_getfd, pidfd, tfd, 0);
-	close(pidfd);
-	if (*out >= 0)
+	err = errno;
+	if (*out >= 0) {
+		close(pidfd);
 		return EX_OK;
-	if (errno == EBADF)
-		return fail(EX_NOTARGET, "process %d has no file descriptor %d", pid, tfd);
-	if (errno == EPERM || errno == EACCES)
+	}
+	/* A zombie has no files left: EBADF, as for a closed fd. */
+	if (err == ESRCH || (err == EBADF && process_exited(pidfd, pid))) {
+		close(pidfd);
+		return fail(EX_NOTARGET, "there is no process %d any more: it exited before its fd %d could be taken",
+			    pid, tfd);
+	}
+	close(pidfd);
+	if (err == EBADF)
+		return fail(EX_NOTARGET, "process %d has no file descriptor %d (it may just have closed it; see 'list')",
+			    pid, tfd);
+	if (err == EPERM || err == EACCES)
 		return fail(EX_PERM, "not allowed to take fd %d of process %d (needs ptrace rights over it: run as root)",
 			    tfd, pid);
-	if (errno == ESRCH)
-		return fail(EX_NOTARGET, "process %d exited", pid);
-	return fail(EX_FAIL, "pidfd_getfd(%d, %d): %s", pid, tfd, strerror(errno));
+	if (err == ENOSYS)
+		return fail(EX_FAIL, "this kernel has no pidfd_getfd() (needs Linux 5.6 or later)");
+	if (err == EMFILE || err == ENFILE)
+		return fail(EX_FAIL, "cannot take fd %d of process %d: too many open files here; raise the limit (ulimit -n) and try again",
+			    tfd, pid);
+	return fail(EX_FAIL, "cannot take fd %d of process %d (pidfd_getfd: %s)",
+		    tfd, pid, strerror(err));
 }
 
 /* Find a process holding dma-buf @ino and take its fd (or its mapping). */

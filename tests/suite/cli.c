@@ -5,6 +5,8 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -314,6 +316,213 @@ out:
 	}
 }
 
+/* No raw strerror() text or syscall name: every failure is our sentence. */
+static bool no_raw_errno(const char *out)
+{
+	static const char *const raw[] = {
+		"Invalid argument", "No such process", "Bad file descriptor",
+		"pidfd_",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++)
+		if (strstr(out, raw[i]))
+			return false;
+	return true;
+}
+
+/* A thread of this process, parked on a pipe; its id for --pid. */
+static void *parked_thread(void *arg)
+{
+	int *p = arg;
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	char c;
+
+	if (write(p[1], &tid, sizeof(tid)) != sizeof(tid) ||
+	    read(p[2], &c, 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+/*
+ * The holder exits, is reaped, closes the fd, or the id is a thread's:
+ * each race with the holder's exit is exit 4 with a sentence, never exit 1
+ * with a raw syscall message.
+ */
+static void t_cli_holder_races(void)
+{
+	char out[8192], s_pid[16], s_fd[16], want[160];
+	int dev, buf, rc, go[2] = { -1, -1 }, ready[2] = { -1, -1 };
+	int tp[4] = { -1, -1, -1, -1 };
+	bool thread = false;
+	pthread_t th;
+	siginfo_t si;
+	pid_t pid, tid;
+	char c;
+
+	buf = vre_buffer(&dev, SZ, 0);
+	if (!tap_ok(buf >= 0, "CLI holder races setup"))
+		return;
+	snprintf(s_fd, sizeof(s_fd), "%d", buf);
+
+	/* A zombie: exited (it holds no files any more), not yet reaped. */
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	snprintf(s_pid, sizeof(s_pid), "%d", pid);
+	memset(&si, 0, sizeof(si));
+	if (pid > 0 && !waitid(P_PID, pid, &si, WEXITED | WNOWAIT)) {
+		rc = run_cli(out, sizeof(out), false,
+			     (const char *[]){ "revoke", "--pid", s_pid, "--fd",
+					       s_fd, NULL });
+		snprintf(want, sizeof(want), "there is no process %d any more",
+			 pid);
+		tap_ok(rc == 4 && strstr(out, want) && no_raw_errno(out) &&
+		       !drs_is_revoked(buf),
+		       "CLI a holder that exited (zombie): exit 4, 'no process any more', no raw errno (%d)",
+		       rc);
+	} else {
+		tap_ok(false, "CLI a holder that exited (zombie): setup");
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+
+	/* The same pid once reaped. */
+	if (pid > 0) {
+		rc = run_cli(out, sizeof(out), false,
+			     (const char *[]){ "query", "--pid", s_pid, "--fd",
+					       s_fd, NULL });
+		snprintf(want, sizeof(want), "there is no process %d", pid);
+		tap_ok(rc == 4 && strstr(out, want) && no_raw_errno(out),
+		       "CLI a holder that exited and was reaped: exit 4, 'there is no process', no raw errno (%d)",
+		       rc);
+	}
+
+	/* A live holder that closed the fd. */
+	if (pipe(go) || pipe(ready))
+		goto out;
+	pid = fork();
+	if (pid == 0) {
+		close(buf);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	if (pid > 0 && read(ready[0], &c, 1) == 1) {
+		snprintf(s_pid, sizeof(s_pid), "%d", pid);
+		rc = run_cli(out, sizeof(out), false,
+			     (const char *[]){ "revoke", "--pid", s_pid, "--fd",
+					       s_fd, NULL });
+		snprintf(want, sizeof(want), "process %d has no file descriptor %d",
+			 pid, buf);
+		tap_ok(rc == 4 && strstr(out, want) && no_raw_errno(out) &&
+		       !drs_is_revoked(buf),
+		       "CLI a holder that closed the fd: exit 4, 'has no file descriptor', no raw errno (%d)",
+		       rc);
+	} else {
+		tap_ok(false, "CLI a holder that closed the fd: setup");
+	}
+	if (pid > 0) {
+		if (write(go[1], "g", 1) != 1)
+			kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+
+	/* pidfd_open() answers EINVAL for a thread's id. */
+	if (pipe(tp) || pipe(tp + 2))
+		goto out;
+	thread = !pthread_create(&th, NULL, parked_thread, tp);
+	if (thread && read(tp[0], &tid, sizeof(tid)) == sizeof(tid)) {
+		snprintf(s_pid, sizeof(s_pid), "%d", tid);
+		rc = run_cli(out, sizeof(out), false,
+			     (const char *[]){ "query", "--pid", s_pid, "--fd",
+					       s_fd, NULL });
+		snprintf(want, sizeof(want), "%d is a thread of process %d",
+			 tid, getpid());
+		tap_ok(rc == 4 && strstr(out, want) && no_raw_errno(out),
+		       "CLI a thread's id: exit 4, names its process, no raw errno (%d)",
+		       rc);
+	} else {
+		tap_ok(false, "CLI a thread's id: setup");
+	}
+	if (thread) {
+		if (write(tp[3], "g", 1) != 1)
+			pthread_cancel(th);
+		pthread_join(th, NULL);
+	}
+out:
+	for (rc = 0; rc < 4; rc++)
+		if (tp[rc] >= 0)
+			close(tp[rc]);
+	for (rc = 0; rc < 2; rc++) {
+		if (go[rc] >= 0)
+			close(go[rc]);
+		if (ready[rc] >= 0)
+			close(ready[rc]);
+	}
+	close(buf);
+	close(dev);
+}
+
+/*
+ * Holders come and go while 'list' and 'query --inode' read /proc: every
+ * /proc/PID may vanish mid-scan. A process forks short-lived holders of
+ * the buffer until told to stop.
+ */
+static void t_cli_proc_churn(void)
+{
+	char out[16384], s_ino[32], want[64];
+	int dev, buf, stop[2], rc, i, ok_list = 0, ok_query = 0;
+	struct dmabuf_revoke_query q;
+	pid_t churn;
+
+	buf = vre_buffer(&dev, SZ, 0);
+	if (!tap_ok(buf >= 0 && !drs_query(buf, &q) && !pipe(stop),
+		    "CLI /proc churn setup"))
+		goto out_buf;
+	churn = fork();
+	if (churn == 0) {
+		struct pollfd p = { .fd = stop[0], .events = POLLIN };
+		pid_t c;
+
+		close(stop[1]);
+		while (poll(&p, 1, 0) == 0) {
+			c = fork();
+			if (c == 0)
+				_exit(0);	/* holds buf until it exits */
+			if (c > 0)
+				waitpid(c, NULL, 0);
+		}
+		_exit(0);
+	}
+	close(stop[0]);
+	snprintf(s_ino, sizeof(s_ino), "%llu", (unsigned long long)q.inode);
+	snprintf(want, sizeof(want), "dma-buf inode %llu: live",
+		 (unsigned long long)q.inode);
+	for (i = 0; i < 3; i++) {
+		rc = run_cli(out, sizeof(out), false,
+			     (const char *[]){ "list", NULL });
+		ok_list += rc == 0 && strstr(out, want) && no_raw_errno(out);
+		rc = run_cli(out, sizeof(out), false,
+			     (const char *[]){ "query", "--inode", s_ino, NULL });
+		ok_query += rc == 0 && strstr(out, want) && no_raw_errno(out);
+	}
+	close(stop[1]);
+	if (churn > 0)
+		waitpid(churn, NULL, 0);
+	tap_ok(churn > 0 && ok_list == 3,
+	       "CLI list while holders exit mid-scan: exit 0, the buffer listed, no raw errno (%d of 3)",
+	       ok_list);
+	tap_ok(churn > 0 && ok_query == 3,
+	       "CLI query --inode while holders exit mid-scan finds the buffer (%d of 3)",
+	       ok_query);
+out_buf:
+	if (buf >= 0) {
+		close(buf);
+		close(dev);
+	}
+}
+
 static const char *tracefs(void)
 {
 	static const char *const dirs[] = { "/sys/kernel/tracing",
@@ -417,6 +626,8 @@ static void t_cli(void)
 	}
 	t_cli_other_process();
 	t_cli_errors();
+	t_cli_holder_races();
+	t_cli_proc_churn();
 }
 
 const struct suite_case cli_cases[] = {
