@@ -106,6 +106,74 @@ static void conformance_no_ops(unsigned int flags, const char *kind)
 		close(ioas);
 }
 
+/*
+ * MAP_SHARED of a file opened O_RDONLY: the core keeps VM_MAYSHARE but
+ * clears VM_SHARED and VM_MAYWRITE, and refuses PROT_WRITE with EACCES.
+ * A dma-buf fd cannot be reopened read-only (its inode has no open():
+ * open("/proc/self/fd/N") fails), and this exporter exports O_RDWR, so the
+ * read-only file is the importer's: its mmap hands the VMA to
+ * dma_buf_mmap(), as DRM drivers do for imported objects.
+ */
+static void conformance_rdonly_mmap(unsigned int flags, const char *kind)
+{
+	uint8_t *w = NULL, *p = MAP_FAILED, *q, v;
+	int dev, buf, ro = -1, reopen;
+	char path[64];
+	uint32_t id;
+
+	buf = vre_buffer(&dev, SZ, flags);
+	if (buf >= 0) {
+		w = map_buf(buf, SZ);
+		ro = open(DEV_IIT, O_RDONLY | O_CLOEXEC);
+	}
+	if (!tap_ok(w && ro >= 0 && !iit_map(ro, buf, IOVA, 0, &id),
+		    "R12 a dma-buf imported through an O_RDONLY importer fd (%s)",
+		    kind))
+		goto out;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", buf);
+	reopen = open(path, O_RDONLY | O_CLOEXEC);
+	tap_ok(reopen < 0,
+	       "R12 a dma-buf cannot be reopened read-only through /proc (%s: %s)",
+	       kind, reopen < 0 ? strerror(errno) : "opened");
+	if (reopen >= 0)
+		close(reopen);
+
+	fill_pattern(w, SZ, 14);
+	p = mmap(NULL, SZ, PROT_READ, MAP_SHARED, ro, IIT_MMAP_OFFSET(id));
+	tap_ok(p != MAP_FAILED && touch_read(p, &v) == TOUCH_OK &&
+	       !memcmp(p, w, SZ),
+	       "R12 PROT_READ, MAP_SHARED of an O_RDONLY fd works and reads the buffer (%s: %s)",
+	       kind, p == MAP_FAILED ? strerror(errno) : "mapped");
+	if (p != MAP_FAILED) {
+		fill_pattern(w, SZ, 15);
+		tap_ok(touch_read(p, &v) == TOUCH_OK && check_pattern(p, SZ, 15),
+		       "R12 the read-only mapping is shared: it sees later writes (%s)",
+		       kind);
+		tap_ok(mprotect(p, SZ, PROT_READ | PROT_WRITE) && errno == EACCES,
+		       "R12 mprotect(PROT_WRITE) of it fails with EACCES (%s)",
+		       kind);
+	}
+	q = mmap(NULL, SZ, PROT_READ | PROT_WRITE, MAP_SHARED, ro,
+		 IIT_MMAP_OFFSET(id));
+	tap_ok(q == MAP_FAILED && errno == EACCES,
+	       "R12 PROT_WRITE, MAP_SHARED of an O_RDONLY fd fails with EACCES (%s)",
+	       kind);
+	if (q != MAP_FAILED)
+		munmap(q, SZ);
+out:
+	if (p != MAP_FAILED)
+		munmap(p, SZ);
+	if (w)
+		munmap(w, SZ);
+	if (ro >= 0)
+		close(ro);
+	if (buf >= 0) {
+		close(buf);
+		close(dev);
+	}
+}
+
 static void t_r12(void)
 {
 	conformance(VRE_EXPORT_PLAIN, "plain");
@@ -114,6 +182,8 @@ static void t_r12(void)
 	conformance_mmap_fault(0, "managed");
 	conformance_no_ops(VRE_EXPORT_PLAIN, "plain");
 	conformance_no_ops(0, "managed");
+	conformance_rdonly_mmap(VRE_EXPORT_PLAIN, "plain");
+	conformance_rdonly_mmap(0, "managed");
 }
 
 const struct suite_case conformance_cases[] = {
