@@ -8,16 +8,12 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
-#include <linux/srcu.h>
 
 #include "dmabuf_revoke_compat.h"
 #include "shim.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
-
-/* Read sections around every forwarded non-teardown callback; see wrap.c. */
-DEFINE_SRCU(drs_srcu);
 
 /* Every live managed buffer, for listings. */
 LIST_HEAD(drs_buffers);

@@ -57,9 +57,11 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 		b->cfg = *cfg;
 	spin_lock_init(&b->lock);
 	INIT_LIST_HEAD(&b->attachments);
-	INIT_LIST_HEAD(&b->mms);
+	INIT_LIST_HEAD(&b->pending);
+	INIT_LIST_HEAD(&b->aliases);
+	mutex_init(&b->alias_lock);
 	mutex_init(&b->revoke_lock);
-	init_waitqueue_head(&b->unmap_wq);
+	init_waitqueue_head(&b->wq);
 	drs_wrap_ops(b);
 
 	/*
@@ -78,12 +80,16 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	dmabuf = dma_buf_export(&info);
 	if (IS_ERR(dmabuf)) {
 		module_put(b->exp_owner);
+		mutex_destroy(&b->alias_lock);
 		mutex_destroy(&b->revoke_lock);
 		kfree(b);
 		return dmabuf;
 	}
 	b->dmabuf = dmabuf;
-	b->ino = file_inode(dmabuf->file)->i_ino;
+	/* Dropped in drs_release(); see struct drs_buf. */
+	b->inode = file_inode(dmabuf->file);
+	ihold(b->inode);
+	b->ino = b->inode->i_ino;
 	trace_dmabuf_revoke_export(b->ino, dmabuf,
 				   b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT);
 
@@ -119,38 +125,6 @@ bool dmabuf_revoke_is_revoked(const struct dma_buf *dmabuf)
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_is_revoked, DRS_NS);
 
-/*
- * Wait until every mmap that passed our trampoline before the state flipped
- * has been linked into the file's i_mmap tree (mmap_region() links the VMA
- * after ->mmap returns, with mmap_lock held for writing).
- */
-static void drs_wait_inflight_mmaps(struct drs_buf *b)
-{
-	struct drs_mm *m;
-	struct mm_struct *mm;
-	unsigned int i, done = 0;
-
-	for (;;) {
-		mm = NULL;
-		i = 0;
-		spin_lock(&b->lock);
-		list_for_each_entry(m, &b->mms, node) {
-			if (i++ == done) {
-				mm = m->mm;
-				mmgrab(mm);
-				break;
-			}
-		}
-		spin_unlock(&b->lock);
-		if (!mm)
-			return;
-		mmap_read_lock(mm);
-		mmap_read_unlock(mm);
-		mmdrop(mm);
-		done++;
-	}
-}
-
 /* Caller holds b->lock. */
 static void drs_report_remaining(struct drs_buf *b,
 				 struct dmabuf_revoke_result *res)
@@ -161,7 +135,6 @@ static void drs_report_remaining(struct drs_buf *b,
 
 	r->nr_entries = 0;
 	r->mappings_remaining = b->nr_maps;
-	r->user_mappings = b->user_vmas;
 	list_for_each_entry(a, &b->attachments, node) {
 		if (!a->maps)
 			continue;
@@ -185,15 +158,107 @@ static void drs_report_remaining(struct drs_buf *b,
 		r->flags |= DMABUF_REVOKE_REPORT_INCOMPLETE;
 }
 
-/* Flip the state, tell importers, cut user mappings. Caller: revoke_lock. */
-static void drs_start_revoke(struct drs_buf *b, bool have_file,
-			     struct dmabuf_revoke_report *r)
+/*
+ * How long a revoke may take: a deadline for user callers, whose REVOKE must
+ * return within its timeout whatever other processes hold (R9), and none for
+ * kernel callers that asked to wait for ever.
+ */
+struct drs_budget {
+	unsigned long deadline;
+	bool forever;
+	bool intr;		/* signals end the waits */
+	bool bounded_locks;	/* poll locks too (user callers) */
+};
+
+static long drs_left(const struct drs_budget *w)
+{
+	long left;
+
+	if (w->forever)
+		return MAX_SCHEDULE_TIMEOUT;
+	left = (long)(w->deadline - jiffies);
+	return left > 0 ? left : 0;
+}
+
+/*
+ * One tick of a lock poll. Neither mutexes, ww_mutexes nor mmap_lock offer a
+ * timed acquire; polling with trylock bounds the wait, which a blocking
+ * acquire behind a hostile holder would not.
+ */
+static int drs_tick(const struct drs_budget *w)
+{
+	if (w->intr && signal_pending(current))
+		return -EINTR;
+	if (!drs_left(w))
+		return -ETIMEDOUT;
+	if (w->intr)
+		schedule_timeout_interruptible(1);
+	else
+		schedule_timeout_uninterruptible(1);
+	return 0;
+}
+
+static int drs_lock_revoke(struct drs_buf *b, const struct drs_budget *w)
+{
+	int ret;
+
+	if (!w->bounded_locks) {
+		if (!w->intr) {
+			mutex_lock(&b->revoke_lock);
+			return 0;
+		}
+		return mutex_lock_interruptible(&b->revoke_lock) ? -EINTR : 0;
+	}
+	while (!mutex_trylock(&b->revoke_lock)) {
+		ret = drs_tick(w);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w)
+{
+	int ret;
+
+	if (!w->bounded_locks) {
+		if (!w->intr)
+			return dma_resv_lock(resv, NULL);
+		return dma_resv_lock_interruptible(resv, NULL);
+	}
+	while (!dma_resv_trylock(resv)) {
+		ret = drs_tick(w);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Flip the state and tell importers (R2-R8). From here on every access path
+ * refuses. Caller: revoke_lock.
+ */
+static int drs_flip(struct drs_buf *b, const struct drs_budget *w,
+		    struct dmabuf_revoke_report *r)
 {
 	struct dma_buf *dmabuf = b->dmabuf;
-	struct drs_attach *a;
+	struct dma_buf_attachment *attach;
+	bool told;
+	int ret;
 
-	dma_resv_lock(dmabuf->resv, NULL);
+	/*
+	 * 6.1: drs_vmap() must hand out scratch memory after the flip and may
+	 * not fail there (P3); allocate it while failing is still harmless.
+	 */
+	if (!DRS_VMAP_CAN_FAIL && b->exp_ops->vmap && !b->dead_vmap)
+		drs_alloc_dead_vmap(b, GFP_KERNEL | __GFP_NOWARN);
+
+	ret = drs_lock_resv(dmabuf->resv, w);
+	if (ret)
+		return ret;
 	WRITE_ONCE(b->revoked, true);
+	/* Pairs with drs_enter(): a callback sees the flip, or we see it. */
+	smp_mb();
 	/*
 	 * P3: with the op gone, dma_buf_vmap() fails with a clean -EINVAL
 	 * (where it tests the op under resv, see the compat header). The mmap
@@ -204,52 +269,130 @@ static void drs_start_revoke(struct drs_buf *b, bool have_file,
 	if (DRS_VMAP_CAN_FAIL)
 		WRITE_ONCE(b->ops.vmap, NULL);
 
-	spin_lock(&b->lock);
-	list_for_each_entry(a, &b->attachments, node) {
+	/*
+	 * Count from the core's own list, under the lock it is walked with:
+	 * an attachment whose attach callback returned but that the core has
+	 * not linked yet is not told, so it is not counted as told.
+	 */
+	list_for_each_entry(attach, &dmabuf->attachments, node) {
+		told = drs_attach_can_notify(attach);
 		r->attachments++;
-		if (a->notifiable)
+		if (told)
 			r->notified++;
 		else
 			r->static_attachments++;
-		trace_dmabuf_revoke_notify(b->ino, a->attach, a->notifiable);
+		trace_dmabuf_revoke_notify(b->ino, attach, told);
 	}
-	spin_unlock(&b->lock);
 	/* R8: one notification per dynamic attachment, under resv. */
 	drs_notify_importers(dmabuf);
 	dma_resv_unlock(dmabuf->resv);
+	return 0;
+}
 
-	/* R9(a): callbacks that entered before the flip have now left. */
-	synchronize_srcu(&drs_srcu);
+/*
+ * mmaps that passed drs_mmap() before the flip may not be linked yet (see
+ * struct drs_pending). Once we held their mm's mmap_lock they are, and the
+ * zap that follows reaches them. Returns -EINTR, -ETIMEDOUT, or 0.
+ */
+static int drs_settle_pending(struct drs_buf *b, const struct drs_budget *w)
+{
+	struct drs_pending *p;
+	LIST_HEAD(todo);
+	int ret = 0;
 
-	/*
-	 * R6: zap every user mapping of the buffer; later faults reach
-	 * drs_vm_fault() and get SIGBUS. Without a file reference the release
-	 * is already under way, and no VMA can exist (each holds the file).
-	 */
-	if (have_file) {
-		drs_wait_inflight_mmaps(b);
-		unmap_mapping_range(dmabuf->file->f_mapping, 0, 0, 1);
+	spin_lock(&b->lock);
+	list_splice_init(&b->pending, &todo);
+	spin_unlock(&b->lock);
+
+	while ((p = list_first_entry_or_null(&todo, struct drs_pending, node))) {
+		if (!w->bounded_locks) {
+			mmap_read_lock(p->mm);
+		} else {
+			while (!mmap_read_trylock(p->mm)) {
+				ret = drs_tick(w);
+				if (ret)
+					goto out;
+			}
+		}
+		mmap_read_unlock(p->mm);
+		list_del(&p->node);
+		mmdrop(p->mm);
+		kfree(p);
 	}
+out:
+	/* What is left is waited for again by the next revoke call. */
+	spin_lock(&b->lock);
+	list_splice(&todo, &b->pending);
+	spin_unlock(&b->lock);
+	return ret;
+}
+
+/*
+ * R6: zap every user mapping of the buffer; later faults reach our vm_ops
+ * and get SIGBUS. Through the inode, which we hold: dmabuf->file may be gone
+ * (R18). Then the ranges of other files an exporter moved VMAs to.
+ */
+static void drs_zap(struct drs_buf *b)
+{
+	struct drs_alias *al;
+
+	unmap_mapping_range(b->inode->i_mapping, 0, 0, 1);
+	mutex_lock(&b->alias_lock);
+	list_for_each_entry(al, &b->aliases, node)
+		unmap_mapping_range(al->file->f_mapping,
+				    (loff_t)al->start << PAGE_SHIFT,
+				    (loff_t)(al->end - al->start) << PAGE_SHIFT,
+				    1);
+	mutex_unlock(&b->alias_lock);
+}
+
+static bool drs_idle(struct drs_buf *b)
+{
+	return !atomic_read(&b->active);
+}
+
+static bool drs_unmapped(struct drs_buf *b)
+{
+	return !READ_ONCE(b->notifiable_maps);
+}
+
+/* Wait until @done, within the budget: 1 if done, 0 if not, or -EINTR. */
+static int drs_wait_for(struct drs_buf *b, const struct drs_budget *w,
+			bool (*done)(struct drs_buf *b))
+{
+	long left = drs_left(w);
+
+	if (w->intr)
+		left = wait_event_interruptible_timeout(b->wq, done(b), left);
+	else
+		left = wait_event_timeout(b->wq, done(b), left);
+	if (left < 0)
+		return -EINTR;
+	return done(b);
 }
 
 /**
  * dmabuf_revoke - permanently revoke a managed dma-buf
  * @dmabuf: a buffer from dmabuf_revoke_export(). The caller must keep the
  *	&struct dma_buf alive (a reference, or the exporter's own lock that its
- *	release callback also takes); a buffer whose last file reference is
- *	already gone is revoked without touching its file.
- * @timeout: jiffies to wait for fences and for dynamic importers to unmap;
- *	MAX_SCHEDULE_TIMEOUT waits for ever (kernel callers only).
- * @flags: %DMABUF_REVOKE_INTERRUPTIBLE to let signals end the waits.
+ *	release callback also takes); its file may already be gone.
+ * @timeout: jiffies to wait for in-flight callbacks, fences and dynamic
+ *	importers to unmap; MAX_SCHEDULE_TIMEOUT waits for ever (kernel
+ *	callers only).
+ * @flags: %DMABUF_REVOKE_INTERRUPTIBLE for user-space callers: signals end
+ *	the waits, and every wait, lock acquisition included, ends by
+ *	@timeout, whatever other tasks hold.
  * @result: optional; receives the report and the attachments that still
  *	map the buffer.
  *
  * From the first call on, every access path fails: attach, map, pin, mmap
  * and begin_cpu_access with -ENODEV, vmap with -EINVAL (on 6.1 cores a vmap
- * gets zeroed private memory instead, see %DMABUF_REVOKE_FEAT_VMAP_FAILS);
+ * gets zeroed scratch memory instead, see %DMABUF_REVOKE_FEAT_VMAP_FAILS);
  * user mappings are zapped and fault with SIGBUS; dynamic importers get one
- * move_notify/invalidate_mappings. When this returns, no
- * exporter callback other than teardown is running or will run, the
+ * move_notify/invalidate_mappings. When this returns without a flag in the
+ * report saying otherwise, no exporter callback other than teardown is
+ * running or will run (else %DMABUF_REVOKE_REPORT_CALLBACKS), every user
+ * mapping is zapped (else %DMABUF_REVOKE_REPORT_USER_MAPPINGS), the
  * buffer's fences have signalled (else %DMABUF_REVOKE_REPORT_FENCES), and
  * importers' mappings are gone or listed (%DMABUF_REVOKE_REPORT_INCOMPLETE).
  * The exporter's revoked() callback then runs, once. A later call only
@@ -258,19 +401,21 @@ static void drs_start_revoke(struct drs_buf *b, bool have_file,
  * Context: process context, sleeps. Must not be called with dmabuf->resv
  * held, nor with a lock that the exporter's mmap, fault or (un)map paths take.
  * Return: 0 (see @result for what remains), -ENOENT if @dmabuf is not
- * managed, -EINTR if a signal interrupted an interruptible wait (the buffer
- * is revoked all the same; call again to wait for completion).
+ * managed, -EINTR if a signal interrupted an interruptible wait, or, for an
+ * interruptible call only, -ETIMEDOUT if the buffer's locks were held by
+ * others for the whole @timeout before the revoke could start (nothing
+ * changed then). After -EINTR the buffer is revoked if the report's
+ * attachments or flags say a revoke began; call again to wait.
  */
 int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 		  struct dmabuf_revoke_result *result)
 {
-	bool intr = flags & DMABUF_REVOKE_INTERRUPTIBLE;
 	struct dmabuf_revoke_result local = { };
 	struct dmabuf_revoke_report *r;
+	struct drs_budget w = { };
 	struct drs_buf *b;
-	bool have_file;
+	int ret, done;
 	long left;
-	int ret = 0;
 
 	if (!dmabuf_revoke_is_managed(dmabuf))
 		return -ENOENT;
@@ -282,66 +427,84 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 	r = &result->report;
 	memset(r, 0, sizeof(*r));
 
-	have_file = drs_file_tryget(dmabuf->file);
-	if (intr) {
-		if (mutex_lock_interruptible(&b->revoke_lock)) {
-			ret = -EINTR;
-			goto out_fput;
-		}
-	} else {
-		mutex_lock(&b->revoke_lock);
-	}
+	w.intr = flags & DMABUF_REVOKE_INTERRUPTIBLE;
+	w.bounded_locks = w.intr;
+	w.forever = timeout == MAX_SCHEDULE_TIMEOUT;
+	w.deadline = jiffies + (w.forever ? 0 : max(timeout, 0L));
 
+	ret = drs_lock_revoke(b, &w);
+	if (ret)
+		return ret;
 	trace_dmabuf_revoke_start(b->ino, b->revoked);
 	if (b->revoked)
 		r->flags |= DMABUF_REVOKE_REPORT_ALREADY;
 	else
-		drs_start_revoke(b, have_file, r);
+		ret = drs_flip(b, &w, r);
+	mutex_unlock(&b->revoke_lock);
+	if (ret)
+		goto out;
+
+	/* R9(a): callbacks that entered before the flip have now left. */
+	done = drs_wait_for(b, &w, drs_idle);
+	if (done < 0) {
+		ret = done;
+		goto out;
+	}
+	if (!done)
+		r->flags |= DMABUF_REVOKE_REPORT_CALLBACKS;
+
+	/* R6: mmaps under way are linked, then every mapping is zapped. */
+	ret = drs_settle_pending(b, &w);
+	if (ret == -ETIMEDOUT)
+		r->flags |= DMABUF_REVOKE_REPORT_USER_MAPPINGS;
+	else if (ret)
+		goto out;
+	ret = 0;
+	drs_zap(b);
 
 	/* R9(b): every fence, down to BOOKKEEP usage. */
 	left = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
-				     intr, timeout);
+				     w.intr, drs_left(&w));
 	if (left < 0) {
 		ret = -EINTR;
-		goto out_unlock;
+		goto out;
 	}
-	if (!left) {
+	if (!left)
 		r->flags |= DMABUF_REVOKE_REPORT_FENCES;
-		left = 0;
-	}
 
 	/* R9(c): importers we told unmap, or are listed below. */
-	if (intr)
-		left = wait_event_interruptible_timeout(b->unmap_wq,
-							!READ_ONCE(b->notifiable_maps),
-							left);
-	else
-		left = wait_event_timeout(b->unmap_wq,
-					  !READ_ONCE(b->notifiable_maps), left);
-	if (left < 0) {
-		ret = -EINTR;
-		goto out_unlock;
+	done = drs_wait_for(b, &w, drs_unmapped);
+	if (done < 0) {
+		ret = done;
+		goto out;
 	}
 
 	spin_lock(&b->lock);
 	drs_report_remaining(b, result);
+	r->user_mappings = b->user_vmas;
 	spin_unlock(&b->lock);
 	r->vmaps = READ_ONCE(dmabuf->vmapping_counter);
 
-	if (!(r->flags & DMABUF_REVOKE_REPORT_FENCES)) {
-		WRITE_ONCE(b->complete, true);
-		/* R11: once, with no shim or dma-buf lock held but ours. */
-		if (!b->cb_done && b->cfg.revoked) {
-			b->cb_done = true;
-			b->cfg.revoked(dmabuf, b->cfg.data, r);
-		}
+	if (r->flags & (DMABUF_REVOKE_REPORT_FENCES |
+			DMABUF_REVOKE_REPORT_CALLBACKS |
+			DMABUF_REVOKE_REPORT_USER_MAPPINGS))
+		goto out;
+	ret = drs_lock_revoke(b, &w);
+	if (ret) {
+		/* Its holder is another revoke that completes it, or release. */
+		if (ret == -ETIMEDOUT)
+			ret = 0;
+		goto out;
 	}
-out_unlock:
-	trace_dmabuf_revoke_end(b->ino, ret, r);
+	WRITE_ONCE(b->complete, true);
+	/* R11: once, with no shim or dma-buf lock held but ours. */
+	if (!b->cb_done && b->cfg.revoked) {
+		b->cb_done = true;
+		b->cfg.revoked(dmabuf, b->cfg.data, r);
+	}
 	mutex_unlock(&b->revoke_lock);
-out_fput:
-	if (have_file)
-		fput(dmabuf->file);
+out:
+	trace_dmabuf_revoke_end(b->ino, ret, r);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke, DRS_NS);

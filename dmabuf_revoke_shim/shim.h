@@ -3,13 +3,13 @@
 #ifndef _DMABUF_REVOKE_SHIM_H
 #define _DMABUF_REVOKE_SHIM_H
 
+#include <linux/atomic.h>
 #include <linux/dma-buf.h>
 #include <linux/dmabuf_revoke.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
-#include <linux/srcu.h>
 #include <linux/wait.h>
 
 /* One per attachment of a managed buffer. */
@@ -22,16 +22,30 @@ struct drs_attach {
 };
 
 /*
- * An address space that mapped the buffer through our mmap trampoline. The
- * VMA is linked into the file's i_mmap tree only after ->mmap returns, under
- * that mm's mmap_lock; revoke takes the lock once per mm so that such an
- * in-flight mmap is visible to its zap.
+ * An mmap that passed drs_mmap() and may not be linked into its file's
+ * i_mmap tree yet: mmap_region() links the VMA after ->mmap returns, under
+ * the mm's mmap_lock held for writing, so a zap that runs in between misses
+ * PTEs the exporter's mmap installed. Any later holder of that mmap_lock
+ * sees the VMA linked. At most one per mm and buffer: the next mmap of the
+ * same mm replaces it (mmaps of one mm are serialised by that lock).
  */
-struct drs_mm {
+struct drs_pending {
 	struct list_head node;
-	struct mm_struct *mm;
-	unsigned long vmas;
+	struct mm_struct *mm;			/* mmgrab()ed */
+	const struct vm_area_struct *vma;	/* compared, never dereferenced */
 };
+
+/*
+ * An address space other than the dma-buf's own that an exporter's mmap
+ * moved a VMA to (vma_set_file(), as i915 does): revoke zaps its range too.
+ */
+struct drs_alias {
+	struct list_head node;
+	struct file *file;			/* held until release */
+	pgoff_t start, end;			/* pages, end exclusive */
+};
+
+struct drs_vm_ops;
 
 /*
  * Per managed buffer. dmabuf->ops points at @ops, so container_of() finds us
@@ -42,37 +56,55 @@ struct drs_buf {
 	const struct dma_buf_ops *exp_ops;
 	struct module *exp_owner;	/* held until the exporter's release */
 	struct dma_buf *dmabuf;
-	/* The dma-buf's inode number, kept: the inode dies before release. */
+	/*
+	 * Held from export to release: the dma-buf can outlive its struct file
+	 * (an O_PATH open keeps the dentry, and so the buffer, after the last
+	 * real close), so revoke reaches user mappings through the inode's
+	 * address space and never through dmabuf->file (R18).
+	 */
+	struct inode *inode;
 	unsigned long ino;
 	struct dmabuf_revoke_config cfg;
 
-	/* The exporter's vm_ops, learnt from the first mmap. */
+	/* The exporter's vm_ops, learnt from the first mmap, and ours. */
 	const struct vm_operations_struct *exp_vm_ops;
-	bool vm_ops_ready;
+	struct drs_vm_ops *vm_ops;
 
-	/* Scratch memory handed to a vmap that raced with revoke. Like the
-	 * core's own vmap state, serialised by the core (dmabuf->lock on 6.1,
-	 * dmabuf->resv since 6.2).
+	/*
+	 * Scratch memory handed to a vmap after revoke on cores where the op
+	 * cannot fail (6.1), allocated by the revoke. Like the core's own vmap
+	 * state, serialised by the core (dmabuf->lock).
 	 */
 	void *dead_vmap;
+	struct page *dead_page;		/* every page of dead_vmap */
+
+	/*
+	 * Callbacks the core makes without dmabuf->resv (attach, mmap, vmap,
+	 * begin_cpu_access, faults) that are inside the exporter: revoke waits
+	 * for zero after the flip (R9a). Per buffer, so one buffer's slow
+	 * callback never delays another buffer's revoke.
+	 */
+	atomic_t active;
+	wait_queue_head_t wq;		/* active or notifiable_maps hit zero */
 
 	spinlock_t lock;		/* protects everything below it */
 	struct list_head attachments;	/* struct drs_attach, newest first */
 	struct drs_attach *cursor;	/* last one found, see drs_find() */
-	struct list_head mms;		/* struct drs_mm */
+	struct list_head pending;	/* struct drs_pending */
 	unsigned int nr_maps;		/* all live device mappings */
 	unsigned int notifiable_maps;	/* ... of importers we can tell */
 	unsigned int user_vmas;
 
-	struct mutex revoke_lock;	/* serialises revokes; outside resv */
-	wait_queue_head_t unmap_wq;	/* woken when notifiable_maps drops */
+	struct mutex alias_lock;	/* protects aliases */
+	struct list_head aliases;	/* struct drs_alias */
+
+	struct mutex revoke_lock;	/* flip and R11 callback; outside resv */
 	bool revoked;			/* set once, under resv */
 	bool complete;			/* a revoke finished (R9 held) */
 	bool cb_done;			/* cfg.revoked has run */
 	struct list_head node;		/* drs_buffers */
 };
 
-extern struct srcu_struct drs_srcu;
 extern struct list_head drs_buffers;
 extern struct mutex drs_buffers_lock;
 
@@ -86,10 +118,35 @@ static inline bool drs_revoked(const struct drs_buf *b)
 	return READ_ONCE(b->revoked);
 }
 
+/*
+ * Enter an unlocked callback: false once the buffer is revoked. The full
+ * barrier pairs with the one after the flip in drs_flip(): either we see
+ * the flip, or the revoke sees us in @active and waits for drs_leave().
+ */
+static inline bool drs_enter(struct drs_buf *b)
+{
+	atomic_inc(&b->active);
+	/* Pairs with the smp_mb() after the flip in drs_flip(). */
+	smp_mb__after_atomic();
+	if (likely(!drs_revoked(b)))
+		return true;
+	if (atomic_dec_and_test(&b->active))
+		wake_up_all(&b->wq);
+	return false;
+}
+
+static inline void drs_leave(struct drs_buf *b)
+{
+	/* Only a revoke waits, and it flips the state before it looks. */
+	if (atomic_dec_and_test(&b->active) && drs_revoked(b))
+		wake_up_all(&b->wq);
+}
+
 /* wrap.c */
 void drs_wrap_ops(struct drs_buf *b);
 bool drs_ops_are_ours(const struct dma_buf_ops *ops);
-void drs_free_mms(struct drs_buf *b);
+void drs_free_user_state(struct drs_buf *b);
+int drs_alloc_dead_vmap(struct drs_buf *b, gfp_t gfp);
 
 /* revoke.c */
 void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q);

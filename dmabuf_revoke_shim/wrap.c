@@ -7,14 +7,18 @@
  * - callbacks the core calls with dmabuf->resv held (pin, map_dma_buf) are
  *   serialised against revoke by that lock, since revoke sets the state
  *   under it;
- * - the others (attach, mmap, vmap, begin_cpu_access, faults) run inside a
- *   drs_srcu read section, and revoke waits one grace period after setting
- *   the state, so none is still running in the exporter when it returns.
+ * - the others (attach, mmap, vmap, begin_cpu_access, faults) run between
+ *   drs_enter() and drs_leave(), and revoke waits for the buffer's count of
+ *   them to drop to zero after setting the state, so none is still running
+ *   in the exporter when it returns (R9a). The count is per buffer: another
+ *   buffer's slow callback never delays this one's revoke.
  * Teardown (unpin, unmap_dma_buf, detach, vunmap, end_cpu_access, release)
  * is always forwarded.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -63,7 +67,7 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 {
 	struct drs_buf *b = to_drs(dmabuf);
 	struct drs_attach *a;
-	int idx, ret = 0;
+	int ret = 0;
 
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
 	if (!a)
@@ -72,12 +76,12 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 	/* The core sets importer_ops before calling ops->attach. */
 	a->notifiable = drs_attach_can_notify(attach);
 
-	idx = srcu_read_lock(&drs_srcu);
-	if (drs_revoked(b)) {
-		ret = -ENODEV;
-		trace_dmabuf_revoke_refused(b->ino, "attach", ret);
-	} else if ((b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT) &&
-		   !a->notifiable) {
+	if (!drs_enter(b)) {
+		trace_dmabuf_revoke_refused(b->ino, "attach", -ENODEV);
+		kfree(a);
+		return -ENODEV;
+	}
+	if ((b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT) && !a->notifiable) {
 		/* R13: this importer could never be told to let go. */
 		ret = -EOPNOTSUPP;
 		trace_dmabuf_revoke_refused(b->ino, "attach-strict", ret);
@@ -91,7 +95,7 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 		spin_unlock(&b->lock);
 		a = NULL;
 	}
-	srcu_read_unlock(&drs_srcu, idx);
+	drs_leave(b);
 	kfree(a);
 	return ret;
 }
@@ -211,23 +215,22 @@ static void drs_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 		b->nr_maps--;
 	spin_unlock(&b->lock);
 	if (wake)
-		wake_up_all(&b->unmap_wq);
+		wake_up_all(&b->wq);
 }
 
 static int drs_begin_cpu_access(struct dma_buf *dmabuf,
 				enum dma_data_direction dir)
 {
 	struct drs_buf *b = to_drs(dmabuf);
-	int idx, ret = 0;
+	int ret = 0;
 
-	idx = srcu_read_lock(&drs_srcu);
-	if (drs_revoked(b)) {
-		ret = -ENODEV;
-		trace_dmabuf_revoke_refused(b->ino, "cpu-access", ret);
-	} else if (b->exp_ops->begin_cpu_access) {
-		ret = b->exp_ops->begin_cpu_access(dmabuf, dir);
+	if (!drs_enter(b)) {
+		trace_dmabuf_revoke_refused(b->ino, "cpu-access", -ENODEV);
+		return -ENODEV;
 	}
-	srcu_read_unlock(&drs_srcu, idx);
+	if (b->exp_ops->begin_cpu_access)
+		ret = b->exp_ops->begin_cpu_access(dmabuf, dir);
+	drs_leave(b);
 	return ret;
 }
 
@@ -247,112 +250,204 @@ static int drs_end_cpu_access(struct dma_buf *dmabuf,
  * clears it and callers get -EINVAL without reaching us. On 6.1 they do
  * reach us (see DRS_VMAP_CAN_FAIL), and failing would trip dma_buf_vmap()'s
  * WARN_ON_ONCE(ret) (drivers/dma-buf/dma-buf.c) - pitfall P3. They get
- * zeroed scratch memory of the buffer's size: never the exporter's memory.
+ * zeroed scratch memory of the buffer's size, which the revoke allocated
+ * before it flipped the state: never the exporter's memory, and no
+ * allocation here that could fail into that WARN. The core keeps one
+ * underlying vmap at a time (vmapping_counter), so one area is enough.
  */
 static int drs_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drs_buf *b = to_drs(dmabuf);
-	void *scratch;
-	int idx, ret = 0;
+	int ret;
 
-	idx = srcu_read_lock(&drs_srcu);
-	if (!drs_revoked(b)) {
+	if (drs_enter(b)) {
 		ret = b->exp_ops->vmap(dmabuf, map);
-		goto out;
+		drs_leave(b);
+		return ret;
 	}
 	trace_dmabuf_revoke_refused(b->ino, "vmap", 0);
-	scratch = vzalloc(dmabuf->size);
-	if (!scratch) {
-		ret = -ENOMEM;
-		goto out;
+	/* The revoke could not allocate it: the core WARNs if this fails. */
+	if (!b->dead_vmap && drs_alloc_dead_vmap(b, GFP_KERNEL))
+		return -ENOMEM;
+	/* The previous holder of the area may have written to it. */
+	clear_highpage(b->dead_page);
+	iosys_map_set_vaddr(map, b->dead_vmap);
+	return 0;
+}
+
+/*
+ * The scratch area of drs_vmap(): one zeroed page mapped over the whole size
+ * of the buffer, so that it costs a page and some vmalloc address space
+ * whatever the buffer's size.
+ */
+int drs_alloc_dead_vmap(struct drs_buf *b, gfp_t gfp)
+{
+	unsigned long i, n = DIV_ROUND_UP(b->dmabuf->size, PAGE_SIZE);
+	struct page **pages, *page;
+	void *vaddr;
+
+	page = alloc_page(gfp | __GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+	pages = kvmalloc_array(n, sizeof(*pages), gfp);
+	if (!pages) {
+		__free_page(page);
+		return -ENOMEM;
 	}
-	/* The core keeps one underlying vmap at a time: one slot is enough. */
-	b->dead_vmap = scratch;
-	iosys_map_set_vaddr(map, scratch);
-out:
-	srcu_read_unlock(&drs_srcu, idx);
-	return ret;
+	for (i = 0; i < n; i++)
+		pages[i] = page;
+	vaddr = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	if (!vaddr) {
+		__free_page(page);
+		return -ENOMEM;
+	}
+	b->dead_page = page;
+	b->dead_vmap = vaddr;
+	return 0;
 }
 
 static void drs_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drs_buf *b = to_drs(dmabuf);
 
-	if (b->dead_vmap && !map->is_iomem && map->vaddr == b->dead_vmap) {
-		b->dead_vmap = NULL;
-		vfree(map->vaddr);
+	/* The scratch area stays for the next caller; release frees it. */
+	if (b->dead_vmap && !map->is_iomem && map->vaddr == b->dead_vmap)
 		return;
-	}
 	if (b->exp_ops->vunmap)
 		b->exp_ops->vunmap(dmabuf, map);
 }
 
 /* ---- user mappings ---- */
 
-/* Both mmap paths leave vm_file on the dma-buf's file (vma_set_file()). */
+/*
+ * Our vm_ops, one table per buffer, made at its first mmap: container_of()
+ * finds the buffer from any of its VMAs, whatever vm_file the exporter's
+ * mmap left there (R18).
+ */
+struct drs_vm_ops {
+	const struct vm_operations_struct ops;
+	struct drs_buf *b;
+};
+
+static const struct vm_operations_struct drs_dead_vm_ops;
+
 static struct drs_buf *vma_to_drs(const struct vm_area_struct *vma)
 {
-	struct dma_buf *dmabuf = vma->vm_file->private_data;
-
-	return to_drs(dmabuf);
+	if (vma->vm_ops == &drs_dead_vm_ops)
+		return vma->vm_private_data;
+	return container_of(vma->vm_ops, struct drs_vm_ops, ops)->b;
 }
 
-/* Caller holds b->lock. */
-static struct drs_mm *drs_find_mm(struct drs_buf *b, struct mm_struct *mm)
+/*
+ * Is @vma's file not the dma-buf's? Then the exporter moved it
+ * (vma_set_file()), and the VMA holds a reference on the dma-buf's file of
+ * its own, taken by drs_mmap() or drs_vm_open(): every VMA keeps the buffer
+ * alive, as the core's own mappings do.
+ */
+static bool drs_vma_moved(const struct drs_buf *b,
+			  const struct vm_area_struct *vma)
 {
-	struct drs_mm *m;
+	return vma->vm_file != b->dmabuf->file;
+}
 
-	list_for_each_entry(m, &b->mms, node)
-		if (m->mm == mm)
-			return m;
+/* Forget the pending mmap of @vma's mm if it is @vma. Caller: b->lock. */
+static struct drs_pending *drs_take_pending(struct drs_buf *b,
+					    const struct vm_area_struct *vma)
+{
+	struct drs_pending *p;
+
+	list_for_each_entry(p, &b->pending, node) {
+		if (p->vma == vma) {
+			list_del(&p->node);
+			return p;
+		}
+	}
 	return NULL;
 }
 
+/* Bookkeeping of a VMA that goes away, live or dead. */
+static void drs_vma_gone(struct drs_buf *b, struct vm_area_struct *vma)
+{
+	bool moved = drs_vma_moved(b, vma);
+	struct file *file = b->dmabuf->file;
+	struct drs_pending *p;
+
+	spin_lock(&b->lock);
+	if (b->user_vmas)
+		b->user_vmas--;
+	p = drs_take_pending(b, vma);
+	spin_unlock(&b->lock);
+	if (p) {
+		mmdrop(p->mm);
+		kfree(p);
+	}
+	/* Last: this may be the buffer's last reference. */
+	if (moved)
+		fput(file);
+}
+
+/*
+ * A VMA made by split, fork or mremap of one of ours. After the revoke the
+ * exporter never hears of a new VMA: it gets dead vm_ops, which fault with
+ * SIGBUS and never call the exporter's close either.
+ */
 static void drs_vm_open(struct vm_area_struct *vma)
 {
 	struct drs_buf *b = vma_to_drs(vma);
-	struct drs_mm *m;
 
 	spin_lock(&b->lock);
 	b->user_vmas++;
-	/* A fork's copy needs no entry: it is linked before PTEs are copied. */
-	m = drs_find_mm(b, vma->vm_mm);
-	if (m)
-		m->vmas++;
 	spin_unlock(&b->lock);
+	if (drs_vma_moved(b, vma))
+		get_file(b->dmabuf->file);	/* the parent VMA holds one */
 
+	if (vma->vm_ops == &drs_dead_vm_ops)
+		return;
+	if (!drs_enter(b)) {
+		vma->vm_private_data = b;
+		vma->vm_ops = &drs_dead_vm_ops;
+		return;
+	}
 	if (b->exp_vm_ops && b->exp_vm_ops->open)
 		b->exp_vm_ops->open(vma);
+	drs_leave(b);
 }
 
 static void drs_vm_close(struct vm_area_struct *vma)
 {
 	struct drs_buf *b = vma_to_drs(vma);
-	struct drs_mm *m, *gone = NULL;
 
+	/* Teardown: the exporter saw this VMA open, it sees it close. */
 	if (b->exp_vm_ops && b->exp_vm_ops->close)
 		b->exp_vm_ops->close(vma);
-
-	spin_lock(&b->lock);
-	if (b->user_vmas)
-		b->user_vmas--;
-	m = drs_find_mm(b, vma->vm_mm);
-	if (m && !--m->vmas) {
-		list_del(&m->node);
-		gone = m;
-	}
-	spin_unlock(&b->lock);
-	if (gone) {
-		mmdrop(gone->mm);
-		kfree(gone);
-	}
+	drs_vma_gone(b, vma);
 }
 
+static void drs_dead_close(struct vm_area_struct *vma)
+{
+	drs_vma_gone(vma->vm_private_data, vma);
+}
+
+static vm_fault_t drs_dead_fault(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct drs_dead_vm_ops = {
+	.open = drs_vm_open,
+	.close = drs_dead_close,
+	.fault = drs_dead_fault,
+};
+
 /*
- * A page the exporter's fault returns would be installed by the core after we
- * return, outside our read section, where a concurrent revoke's zap could
- * miss it. Insert it here instead, inside the section; the VMA was made
- * VM_MIXEDMAP at mmap time so vm_insert_page() may be used from a fault.
+ * R16: every managed VMA is VM_PFNMAP (drs_mmap()), so a page the exporter's
+ * fault returns is mapped here as a special PTE, which get_user_pages() and
+ * so vmsplice(), O_DIRECT and long-term pins refuse: no page reference
+ * outlives the zap. It is also installed inside our enter/leave section, not
+ * by the core after we return, where a concurrent revoke's zap could miss
+ * it. The exporter keeps the page allocated while the buffer lives, as for
+ * any pinned dma-buf memory; the PTE holds no reference.
  */
 static vm_fault_t drs_vm_fault(struct vm_fault *vmf)
 {
@@ -360,13 +455,14 @@ static vm_fault_t drs_vm_fault(struct vm_fault *vmf)
 	struct drs_buf *b = vma_to_drs(vma);
 	vm_fault_t ret, ret2;
 	struct page *page;
-	int idx, err;
 
-	idx = srcu_read_lock(&drs_srcu);
-	if (drs_revoked(b) || !b->exp_vm_ops || !b->exp_vm_ops->fault) {
+	if (!drs_enter(b)) {
 		/* R6: never a zero page, never other memory. */
-		if (drs_revoked(b))
-			trace_dmabuf_revoke_refused(b->ino, "fault", -EFAULT);
+		trace_dmabuf_revoke_refused(b->ino, "fault", -EFAULT);
+		return VM_FAULT_SIGBUS;
+	}
+	if (!b->exp_vm_ops || !b->exp_vm_ops->fault) {
+		/* A PFN map the exporter filled at mmap time, since zapped. */
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
@@ -377,32 +473,14 @@ static vm_fault_t drs_vm_fault(struct vm_fault *vmf)
 
 	page = vmf->page;
 	vmf->page = NULL;
-	if (vma->vm_flags & VM_MIXEDMAP) {
-		err = vm_insert_page(vma, vmf->address & PAGE_MASK, page);
-		ret2 = (!err || err == -EBUSY) ? VM_FAULT_NOPAGE : vmf_error(err);
-	} else {
-		ret2 = VM_FAULT_SIGBUS;	/* a page for a PFN map: exporter bug */
-	}
-	/* Drop what the exporter handed us; the PTE holds its own reference. */
+	ret2 = vmf_insert_pfn(vma, vmf->address & PAGE_MASK, page_to_pfn(page));
+	/* Drop what the exporter handed us. */
 	if (ret & VM_FAULT_LOCKED)
 		unlock_page(page);
 	put_page(page);
 	ret = ret2;
 out:
-	srcu_read_unlock(&drs_srcu, idx);
-	return ret;
-}
-
-static vm_fault_t drs_vm_page_mkwrite(struct vm_fault *vmf)
-{
-	struct drs_buf *b = vma_to_drs(vmf->vma);
-	vm_fault_t ret;
-	int idx;
-
-	idx = srcu_read_lock(&drs_srcu);
-	ret = drs_revoked(b) ? VM_FAULT_SIGBUS :
-			       b->exp_vm_ops->page_mkwrite(vmf);
-	srcu_read_unlock(&drs_srcu, idx);
+	drs_leave(b);
 	return ret;
 }
 
@@ -410,12 +488,11 @@ static vm_fault_t drs_vm_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct drs_buf *b = vma_to_drs(vmf->vma);
 	vm_fault_t ret;
-	int idx;
 
-	idx = srcu_read_lock(&drs_srcu);
-	ret = drs_revoked(b) ? VM_FAULT_SIGBUS :
-			       b->exp_vm_ops->pfn_mkwrite(vmf);
-	srcu_read_unlock(&drs_srcu, idx);
+	if (!drs_enter(b))
+		return VM_FAULT_SIGBUS;
+	ret = b->exp_vm_ops->pfn_mkwrite(vmf);
+	drs_leave(b);
 	return ret;
 }
 
@@ -424,12 +501,12 @@ static int drs_vm_access(struct vm_area_struct *vma, unsigned long addr,
 			 void *buf, int len, int write)
 {
 	struct drs_buf *b = vma_to_drs(vma);
-	int idx, ret;
+	int ret;
 
-	idx = srcu_read_lock(&drs_srcu);
-	ret = drs_revoked(b) ? -ENODEV :
-			       b->exp_vm_ops->access(vma, addr, buf, len, write);
-	srcu_read_unlock(&drs_srcu, idx);
+	if (!drs_enter(b))
+		return -ENODEV;
+	ret = b->exp_vm_ops->access(vma, addr, buf, len, write);
+	drs_leave(b);
 	return ret;
 }
 
@@ -437,126 +514,184 @@ static int drs_vm_access(struct vm_area_struct *vma, unsigned long addr,
  * Our vm_ops replace the exporter's on every managed mapping: every callback
  * that can install a PTE or touch the memory goes through a checked path and
  * forwards to the exporter's. Fault-around (map_pages) and huge faults are
- * not offered, so single faults are the only way in; other exporter vm_ops
- * (name, mremap, may_split, ...) are not used. One variant per combination
- * of optional callbacks the exporter has, so none appears that it lacks.
+ * not offered, so single faults are the only way in; page_mkwrite never
+ * runs on a PFN map; other exporter vm_ops (name, mremap, may_split, ...)
+ * are not used. Only callbacks the exporter has appear.
  */
-#define DRS_VM_PAGE_MKWRITE	1
-#define DRS_VM_PFN_MKWRITE	2
-#define DRS_VM_ACCESS		4
-#define DRS_VM_OPS(pmw, fmw, acc) {					\
-	.open = drs_vm_open,						\
-	.close = drs_vm_close,						\
-	.fault = drs_vm_fault,						\
-	.page_mkwrite = pmw,						\
-	.pfn_mkwrite = fmw,						\
-	.access = acc,							\
+static struct drs_vm_ops *drs_make_vm_ops(struct drs_buf *b,
+					  const struct vm_operations_struct *exp)
+{
+	const struct drs_vm_ops v = {
+		.ops = {
+			.open = drs_vm_open,
+			.close = drs_vm_close,
+			.fault = drs_vm_fault,
+			.pfn_mkwrite = exp && exp->pfn_mkwrite ?
+				       drs_vm_pfn_mkwrite : NULL,
+			.access = exp && exp->access ? drs_vm_access : NULL,
+		},
+		.b = b,
+	};
+
+	return kmemdup(&v, sizeof(v), GFP_KERNEL);
 }
 
-#define PMW	drs_vm_page_mkwrite
-#define FMW	drs_vm_pfn_mkwrite
-#define ACC	drs_vm_access
-
-static const struct vm_operations_struct drs_vm_ops[8] = {
-	[0] = DRS_VM_OPS(NULL, NULL, NULL),
-	[DRS_VM_PAGE_MKWRITE] = DRS_VM_OPS(PMW, NULL, NULL),
-	[DRS_VM_PFN_MKWRITE] = DRS_VM_OPS(NULL, FMW, NULL),
-	[DRS_VM_PAGE_MKWRITE | DRS_VM_PFN_MKWRITE] = DRS_VM_OPS(PMW, FMW, NULL),
-	[DRS_VM_ACCESS] = DRS_VM_OPS(NULL, NULL, ACC),
-	[DRS_VM_ACCESS | DRS_VM_PAGE_MKWRITE] = DRS_VM_OPS(PMW, NULL, ACC),
-	[DRS_VM_ACCESS | DRS_VM_PFN_MKWRITE] = DRS_VM_OPS(NULL, FMW, ACC),
-	[7] = DRS_VM_OPS(PMW, FMW, ACC),
-};
-
-#undef PMW
-#undef FMW
-#undef ACC
-
-static const struct vm_operations_struct *
-drs_pick_vm_ops(const struct vm_operations_struct *exp)
+/* Add @vma's range of its (foreign) file to the zap list. */
+static void drs_add_alias(struct drs_buf *b, struct vm_area_struct *vma,
+			  struct drs_alias **spare)
 {
-	unsigned int v = 0;
+	pgoff_t start = vma->vm_pgoff, end = start + vma_pages(vma);
+	struct drs_alias *al;
 
-	if (exp && exp->page_mkwrite)
-		v |= DRS_VM_PAGE_MKWRITE;
-	if (exp && exp->pfn_mkwrite)
-		v |= DRS_VM_PFN_MKWRITE;
-	if (exp && exp->access)
-		v |= DRS_VM_ACCESS;
-	return &drs_vm_ops[v];
+	mutex_lock(&b->alias_lock);
+	list_for_each_entry(al, &b->aliases, node) {
+		if (al->file->f_mapping == vma->vm_file->f_mapping) {
+			al->start = min(al->start, start);
+			al->end = max(al->end, end);
+			goto out;
+		}
+	}
+	al = *spare;
+	*spare = NULL;
+	al->file = get_file(vma->vm_file);
+	al->start = start;
+	al->end = end;
+	list_add(&al->node, &b->aliases);
+out:
+	mutex_unlock(&b->alias_lock);
+}
+
+/* Record an mmap that may not be linked yet. Caller: b->lock. */
+static void drs_add_pending(struct drs_buf *b, struct vm_area_struct *vma,
+			    struct drs_pending **spare)
+{
+	struct drs_pending *p;
+
+	list_for_each_entry(p, &b->pending, node) {
+		if (p->mm == vma->vm_mm) {
+			/* Its previous mmap was linked before this one began. */
+			p->vma = vma;
+			return;
+		}
+	}
+	p = *spare;
+	*spare = NULL;
+	p->mm = vma->vm_mm;
+	mmgrab(p->mm);
+	p->vma = vma;
+	list_add_tail(&p->node, &b->pending);
 }
 
 static int drs_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct drs_buf *b = to_drs(dmabuf);
+	struct drs_alias *alias = NULL;
+	struct drs_pending *pending;
+	struct drs_vm_ops *vm_ops = NULL;
 	const struct vm_operations_struct *exp;
-	struct drs_mm *new_mm, *m;
-	int idx, ret;
+	struct file *file = vma->vm_file;	/* the dma-buf's, both paths */
+	bool moved;
+	int ret;
 
 	/*
 	 * P2: once zapped, a private mapping would silently fault in fresh
-	 * anonymous memory. Refuse it, as VFIO does.
+	 * anonymous memory. Refuse it, as VFIO does. VM_MAYSHARE, not
+	 * VM_SHARED: the core clears VM_SHARED on a MAP_SHARED mapping of a
+	 * read-only file, which a plain buffer allows (R12).
 	 */
-	if (!(vma->vm_flags & VM_SHARED))
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 
-	new_mm = kzalloc(sizeof(*new_mm), GFP_KERNEL);
-	if (!new_mm)
+	pending = kzalloc(sizeof(*pending), GFP_KERNEL);
+	if (!pending)
 		return -ENOMEM;
 
-	idx = srcu_read_lock(&drs_srcu);
-	if (drs_revoked(b)) {
+	if (!drs_enter(b)) {
 		ret = -ENODEV;
 		trace_dmabuf_revoke_refused(b->ino, "mmap", ret);
-		goto out;
+		goto out_free;
 	}
 	ret = b->exp_ops->mmap(dmabuf, vma);
 	if (ret)
-		goto out;
-
+		goto out_leave;
 	exp = vma->vm_ops;
+	moved = vma->vm_file != file;
+	vm_ops = READ_ONCE(b->vm_ops) ? NULL : drs_make_vm_ops(b, exp);
+	alias = moved ? kzalloc(sizeof(*alias), GFP_KERNEL) : NULL;
+	if ((!vm_ops && !READ_ONCE(b->vm_ops)) || (moved && !alias)) {
+		ret = -ENOMEM;
+		goto out_undo;
+	}
+	/*
+	 * R16: pages an exporter inserted itself into a VM_MIXEDMAP mapping
+	 * (vm_insert_page()) are ordinary PTEs that user space can pin past
+	 * the revoke. Such an exporter must hand pages out from its fault
+	 * handler or map PFNs instead.
+	 */
+	if ((vma->vm_flags & (VM_MIXEDMAP | VM_PFNMAP)) == VM_MIXEDMAP) {
+		pr_warn_once("dmabuf_revoke_shim: %s maps dma-bufs with VM_MIXEDMAP; refusing (pinnable pages, see dmabuf_revoke_export())\n",
+			     dmabuf->exp_name);
+		ret = -EINVAL;
+		goto out_undo;
+	}
+
 	spin_lock(&b->lock);
-	if (!b->vm_ops_ready) {
+	if (!b->vm_ops) {
 		b->exp_vm_ops = exp;
-		b->vm_ops_ready = true;
+		b->vm_ops = vm_ops;
+		vm_ops = NULL;
 	}
 	if (b->exp_vm_ops != exp) {
 		spin_unlock(&b->lock);
 		/* One buffer, one set of vm_ops (documented in the API). */
-		if (exp && exp->close)
-			exp->close(vma);
 		ret = -EINVAL;
-		goto out;
+		goto out_undo;
 	}
-	vma->vm_ops = drs_pick_vm_ops(exp);
+	vma->vm_ops = &b->vm_ops->ops;
 	b->user_vmas++;
-	m = drs_find_mm(b, vma->vm_mm);
-	if (!m) {
-		m = new_mm;
-		new_mm = NULL;
-		m->mm = vma->vm_mm;
-		mmgrab(m->mm);
-		list_add_tail(&m->node, &b->mms);
-	}
-	m->vmas++;
+	drs_add_pending(b, vma, &pending);
 	spin_unlock(&b->lock);
 
-	if (exp && exp->fault && !(vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)))
-		drs_vm_flags_set(vma, VM_MIXEDMAP);
-out:
-	srcu_read_unlock(&drs_srcu, idx);
-	kfree(new_mm);
+	if (!(vma->vm_flags & VM_PFNMAP))
+		drs_vm_flags_set(vma, VM_PFNMAP);
+	if (moved) {
+		drs_add_alias(b, vma, &alias);
+		get_file(file);		/* see drs_vma_moved() */
+	}
+	goto out_leave;
+
+out_undo:
+	if (exp && exp->close)
+		exp->close(vma);
+out_leave:
+	drs_leave(b);
+out_free:
+	kfree(alias);
+	kfree(vm_ops);
+	kfree(pending);
 	return ret;
 }
 
-void drs_free_mms(struct drs_buf *b)
+/* Release: what user mappings left behind. No VMA can be left. */
+void drs_free_user_state(struct drs_buf *b)
 {
-	struct drs_mm *m, *tmp;
+	struct drs_pending *p, *ptmp;
+	struct drs_alias *al, *atmp;
 
-	list_for_each_entry_safe(m, tmp, &b->mms, node) {
-		list_del(&m->node);
-		mmdrop(m->mm);
-		kfree(m);
+	list_for_each_entry_safe(p, ptmp, &b->pending, node) {
+		list_del(&p->node);
+		mmdrop(p->mm);
+		kfree(p);
+	}
+	list_for_each_entry_safe(al, atmp, &b->aliases, node) {
+		list_del(&al->node);
+		fput(al->file);
+		kfree(al);
+	}
+	kfree(b->vm_ops);
+	if (b->dead_vmap) {
+		vunmap(b->dead_vmap);
+		__free_page(b->dead_page);
 	}
 }
 
@@ -597,6 +732,15 @@ static void drs_release(struct dma_buf *dmabuf)
 	struct module *exp_owner = b->exp_owner;
 
 	/*
+	 * Out of the listings first: LIST and debugfs read exporter-owned data
+	 * (exp_name) under drs_buffers_lock, which must not happen once the
+	 * exporter's release began.
+	 */
+	mutex_lock(&drs_buffers_lock);
+	list_del(&b->node);
+	mutex_unlock(&drs_buffers_lock);
+
+	/*
 	 * R11: a revoke whose waits were all interrupted still reports once.
 	 * revoke_lock orders this against a revoke still running on a buffer
 	 * whose last reference went meanwhile (the exporter's lock keeps it).
@@ -610,18 +754,14 @@ static void drs_release(struct dma_buf *dmabuf)
 	mutex_unlock(&b->revoke_lock);
 	b->exp_ops->release(dmabuf);
 
-	mutex_lock(&drs_buffers_lock);
-	list_del(&b->node);
-	mutex_unlock(&drs_buffers_lock);
-
 	/*
 	 * dma_buf_release() does not look at dmabuf->ops after ->release
 	 * returns, so the ops copy can go now. No VMA can be left (each holds
-	 * the file); an mmap that failed after our trampoline may have left an
-	 * mm entry behind.
+	 * the dma-buf's file).
 	 */
-	drs_free_mms(b);
+	drs_free_user_state(b);
 	WARN_ON(!list_empty(&b->attachments));
+	iput(b->inode);
 	mutex_destroy(&b->revoke_lock);
 	kfree(b);
 	/* The exporter's code has returned; the core then drops the shim. */

@@ -40,20 +40,6 @@ static inline void drs_vm_flags_set(struct vm_area_struct *vma,
 }
 
 /*
- * Take a file reference only if the file is not already on its way to
- * release (refcount zero): a dma-buf whose release is pending must not be
- * resurrected.
- */
-static inline bool drs_file_tryget(struct file *file)
-{
-#ifdef DMABUF_REVOKE_HAVE_FILE_REF
-	return file_ref_get(&file->f_ref);
-#else
-	return atomic_long_inc_not_zero(&file->f_count);
-#endif
-}
-
-/*
  * Importer notification: move_notify (mandatory for dynamic importers) up to
  * v7.0, invalidate_mappings (optional) since v7.1.
  */

@@ -32,6 +32,23 @@
  */
 #define DMABUF_REVOKE_FEAT_VMAP_FAILS	(1ULL << 4)
 #define DMABUF_REVOKE_FEAT_LIST		(1ULL << 5)
+/*
+ * A kernel vmap held across a revoke is never handed to a later vmap
+ * caller. Without it (6.1 cores: dma_buf_vmap() gives later callers the
+ * held mapping without asking the exporter), while an importer holds a vmap
+ * taken before the revoke, later vmaps get that same live memory; once all
+ * such vmaps are released, later ones get zeroed scratch memory. The
+ * revoke report counts held vmaps (vmaps).
+ */
+#define DMABUF_REVOKE_FEAT_VMAP_SEALED	(1ULL << 6)
+/*
+ * User mappings of managed buffers are PFN maps with special PTEs:
+ * get_user_pages() refuses them, so no page reference obtained through a
+ * mapping (vmsplice, O_DIRECT, long-term pins) can outlive a revoke.
+ */
+#define DMABUF_REVOKE_FEAT_MMAP_NOPIN	(1ULL << 7)
+/* REVOKE honours its timeout whatever else holds the buffer's locks. */
+#define DMABUF_REVOKE_FEAT_BOUNDED	(1ULL << 8)
 
 struct dmabuf_revoke_version {
 	__u32 size;		/* in: sizeof(struct dmabuf_revoke_version) */
@@ -61,6 +78,13 @@ struct dmabuf_revoke_entry {
 #define DMABUF_REVOKE_REPORT_ALREADY	(1U << 0) /* buffer was revoked before */
 #define DMABUF_REVOKE_REPORT_INCOMPLETE	(1U << 1) /* device mappings remain */
 #define DMABUF_REVOKE_REPORT_FENCES	(1U << 2) /* fences still unsignalled */
+/* An exporter callback that began before the revoke was still running. */
+#define DMABUF_REVOKE_REPORT_CALLBACKS	(1U << 3)
+/*
+ * An mmap that was under way when the revoke began could not be confirmed
+ * zapped: its process's mmap lock was held for the whole timeout.
+ */
+#define DMABUF_REVOKE_REPORT_USER_MAPPINGS (1U << 4)
 
 struct dmabuf_revoke_report {
 	__u32 flags;		/* DMABUF_REVOKE_REPORT_* */
