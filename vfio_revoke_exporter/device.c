@@ -6,6 +6,8 @@
  * and export as dma-bufs. Reset, clearing the memory bit and closing the
  * device revoke every dma-buf it exported, as vfio-pci does.
  */
+#include <linux/delay.h>
+#include <linux/dma-buf.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/dmabuf_revoke.h>
@@ -94,6 +96,40 @@ out_unlock:
 	return ret;
 }
 
+/* VRE_IOC_HOLD: see the uapi header. */
+static int vre_hold(struct vre_device *vdev, struct vre_hold *args)
+{
+	struct dma_buf *dmabuf;
+	struct vre_buf *buf, *found = NULL;
+	int ret = 0;
+
+	if (args->flags || args->reserved || !args->ms ||
+	    args->ms > VRE_HOLD_MAX_MS ||
+	    (args->what != VRE_HOLD_CALLBACK && args->what != VRE_HOLD_RESV))
+		return -EINVAL;
+	dmabuf = dma_buf_get(args->fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	mutex_lock(&vdev->lock);
+	list_for_each_entry(buf, &vdev->buffers, node)
+		if (buf->dmabuf == dmabuf)
+			found = buf;
+	if (found && args->what == VRE_HOLD_CALLBACK)
+		atomic_set(&found->hold_ms, args->ms);
+	mutex_unlock(&vdev->lock);
+	if (!found) {
+		ret = -EINVAL;
+	} else if (args->what == VRE_HOLD_RESV) {
+		ret = dma_resv_lock_interruptible(dmabuf->resv, NULL);
+		if (!ret) {
+			msleep_interruptible(args->ms);
+			dma_resv_unlock(dmabuf->resv);
+		}
+	}
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
 /* Caller holds vdev->lock. id 0: all of them. */
 static int vre_fence_signal(struct vre_device *vdev, u32 id)
 {
@@ -169,7 +205,7 @@ static const struct vm_operations_struct vre_dev_vm_ops = {
 	.fault = vre_dev_fault,
 };
 
-static int vre_dev_mmap(struct file *file, struct vm_area_struct *vma)
+int vre_dev_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct vre_device *vdev = file->private_data;
 	unsigned long shift = VRE_BAR_OFFSET_SHIFT - PAGE_SHIFT;
@@ -328,6 +364,8 @@ static void vre_read_stats(const struct vre_counters *c, struct vre_stats *s)
 	s->late_callbacks = atomic64_read(&c->late_callbacks);
 	s->releases = atomic64_read(&c->releases);
 	s->scrubbed_bytes = atomic64_read(&c->scrubbed_bytes);
+	s->vm_opens = atomic64_read(&c->vm_opens);
+	s->user_vmas = atomic64_read(&c->user_vmas);
 }
 
 static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -342,6 +380,7 @@ static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct vre_bar_rw rw;
 		struct vre_fence fence;
 		struct vre_stats stats;
+		struct vre_hold hold;
 	} a;
 	size_t ksize;
 	u32 usize;
@@ -355,6 +394,7 @@ static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VRE_IOC_BAR_RW:
 	case VRE_IOC_FENCE:
 	case VRE_IOC_STATS:
+	case VRE_IOC_HOLD:
 		ksize = _IOC_SIZE(cmd);
 		break;
 	default:
@@ -368,7 +408,7 @@ static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VRE_IOC_SETUP:
 		return vre_setup(vdev, &a.setup);
 	case VRE_IOC_EXPORT:
-		ret = vre_export(vdev, &a.exp);
+		ret = vre_export(vdev, file, &a.exp);
 		break;
 	case VRE_IOC_RESET:
 		if (a.reset.flags || a.reset.reserved)
@@ -395,6 +435,8 @@ static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			ret = -EINVAL;
 		}
 		break;
+	case VRE_IOC_HOLD:
+		return vre_hold(vdev, &a.hold);
 	case VRE_IOC_STATS:
 		if (a.stats.flags & ~VRE_STATS_GLOBAL)
 			return -EINVAL;

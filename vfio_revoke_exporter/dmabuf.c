@@ -5,7 +5,9 @@
  * vre_revoked(): the shim stops every access path before it reaches these
  * callbacks, and tells us once it is safe to reuse the memory.
  */
+#include <linux/delay.h>
 #include <linux/dma-buf.h>
+#include <linux/file.h>
 #include <linux/dma-mapping.h>
 #include <linux/dmabuf_revoke.h>
 #include <linux/highmem.h>
@@ -25,7 +27,15 @@
  */
 static void vre_note_callback(struct vre_buf *buf)
 {
+	unsigned int ms = atomic_xchg(&buf->hold_ms, 0);
+
 	vre_inc(buf->vdev, callbacks);
+	if (READ_ONCE(buf->revoke_done))
+		vre_inc(buf->vdev, late_callbacks);
+	if (!ms)
+		return;
+	/* VRE_HOLD_CALLBACK: a slow callback, still running if revoked. */
+	msleep(ms);
 	if (READ_ONCE(buf->revoke_done))
 		vre_inc(buf->vdev, late_callbacks);
 }
@@ -86,6 +96,8 @@ static void vre_release(struct dma_buf *dmabuf)
 	mutex_unlock(&vdev->lock);
 	vre_inc(vdev, releases);
 	vre_add(vdev, live, -1);
+	if (buf->dev_file)
+		fput(buf->dev_file);
 	kfree(buf);
 	vre_device_put(vdev);
 }
@@ -105,7 +117,31 @@ static vm_fault_t vre_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*
+ * Per-VMA bookkeeping, as drivers that count their mappings do: every VMA
+ * we hear of opening (mmap, split, fork) we must hear of closing. A VMA the
+ * shim made after the revoke must never reach us (a late callback).
+ */
+static void vre_vm_open(struct vm_area_struct *vma)
+{
+	struct vre_buf *buf = vma->vm_private_data;
+
+	vre_inc(buf->vdev, vm_opens);
+	vre_inc(buf->vdev, user_vmas);
+	if (dmabuf_revoke_is_revoked(buf->dmabuf))
+		vre_inc(buf->vdev, late_callbacks);
+}
+
+static void vre_vm_close(struct vm_area_struct *vma)
+{
+	struct vre_buf *buf = vma->vm_private_data;
+
+	vre_add(buf->vdev, user_vmas, -1);
+}
+
 static const struct vm_operations_struct vre_buf_vm_ops = {
+	.open = vre_vm_open,
+	.close = vre_vm_close,
 	.fault = vre_fault,
 };
 
@@ -119,11 +155,23 @@ static int vre_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	if (buf->flags & VRE_EXPORT_MMAP_FAULT) {
 		vma->vm_ops = &vre_buf_vm_ops;
 		vma->vm_private_data = buf;
+		vre_inc(buf->vdev, user_vmas);
 		return 0;
 	}
-	/* Pre-populated, VFIO-BAR style: no fault handler at all. */
+	if (buf->flags & VRE_EXPORT_MMAP_VMFILE) {
+		/* The device's own mapping of the same BAR pages. */
+		vma->vm_pgoff += (VRE_BAR_OFFSET(buf->bar) >> PAGE_SHIFT) +
+				 buf->first;
+		vma_set_file(vma, buf->dev_file);
+		return vre_dev_mmap(buf->dev_file, vma);
+	}
+	/*
+	 * Pre-populated PFN map, as system_heap_mmap() does: no fault handler
+	 * at all, and special PTEs that user space cannot pin.
+	 */
 	for (i = vma->vm_pgoff; addr < vma->vm_end; i++, addr += PAGE_SIZE) {
-		ret = vm_insert_page(vma, addr, buf->pages[i]);
+		ret = remap_pfn_range(vma, addr, page_to_pfn(buf->pages[i]),
+				      PAGE_SIZE, vma->vm_page_prot);
 		if (ret)
 			return ret;
 	}
@@ -197,10 +245,11 @@ static void vre_revoked(struct dma_buf *dmabuf, void *data,
 
 #define VRE_EXPORT_ALL (VRE_EXPORT_STRICT | VRE_EXPORT_PLAIN | \
 			VRE_EXPORT_MMAP_FAULT | VRE_EXPORT_NO_MMAP | \
-			VRE_EXPORT_NO_VMAP)
+			VRE_EXPORT_NO_VMAP | VRE_EXPORT_MMAP_VMFILE)
 
 /* Export a BAR range; the device must be open with memory enabled. */
-int vre_export(struct vre_device *vdev, struct vre_export *args)
+int vre_export(struct vre_device *vdev, struct file *dev_file,
+	       struct vre_export *args)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
 	struct dmabuf_revoke_config cfg = { };
@@ -214,6 +263,9 @@ int vre_export(struct vre_device *vdev, struct vre_export *args)
 		return -EINVAL;
 	if ((args->flags & VRE_EXPORT_PLAIN) &&
 	    (args->flags & VRE_EXPORT_STRICT))
+		return -EINVAL;
+	if ((args->flags & VRE_EXPORT_MMAP_FAULT) &&
+	    (args->flags & VRE_EXPORT_MMAP_VMFILE))
 		return -EINVAL;
 	/* The BARs are set once, before any export, and never change. */
 	/* Pairs with vre_setup(): the BARs are filled before nr_bars. */
@@ -231,8 +283,12 @@ int vre_export(struct vre_device *vdev, struct vre_export *args)
 		return -ENOMEM;
 	buf->vdev = vdev;
 	buf->flags = args->flags;
-	buf->pages = bar->pages + (args->offset >> PAGE_SHIFT);
+	buf->bar = args->bar;
+	buf->first = args->offset >> PAGE_SHIFT;
+	buf->pages = bar->pages + buf->first;
 	buf->npages = args->length >> PAGE_SHIFT;
+	if (args->flags & VRE_EXPORT_MMAP_VMFILE)
+		buf->dev_file = get_file(dev_file);
 
 	variant = (args->flags & VRE_EXPORT_NO_MMAP ? 1 : 0) |
 		  (args->flags & VRE_EXPORT_NO_VMAP ? 2 : 0);
@@ -251,6 +307,8 @@ int vre_export(struct vre_device *vdev, struct vre_export *args)
 		dmabuf = dmabuf_revoke_export(&exp_info, &cfg);
 	}
 	if (IS_ERR(dmabuf)) {
+		if (buf->dev_file)
+			fput(buf->dev_file);
 		kfree(buf);
 		return PTR_ERR(dmabuf);
 	}

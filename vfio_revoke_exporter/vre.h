@@ -19,6 +19,8 @@ struct vre_counters {
 	atomic64_t late_callbacks;
 	atomic64_t releases;
 	atomic64_t scrubbed_bytes;
+	atomic64_t vm_opens;
+	atomic64_t user_vmas;
 };
 
 struct vre_bar {
@@ -49,7 +51,11 @@ struct vre_buf {
 	struct dma_buf *dmabuf;
 	struct page **pages;		/* into the BAR's page array */
 	unsigned long npages;
+	unsigned int bar;
+	unsigned long first;		/* first page within the BAR */
+	struct file *dev_file;		/* VRE_EXPORT_MMAP_VMFILE: held */
 	u32 flags;			/* VRE_EXPORT_* */
+	atomic_t hold_ms;		/* VRE_HOLD_CALLBACK */
 	bool revoke_done;		/* R11 callback ran */
 };
 
@@ -66,7 +72,9 @@ static inline void vre_count(struct vre_device *vdev, size_t field, s64 n)
 	vre_count(vdev, offsetof(struct vre_counters, field), n)
 #define vre_inc(vdev, field)	vre_add(vdev, field, 1)
 
-int vre_export(struct vre_device *vdev, struct vre_export *args);
+int vre_export(struct vre_device *vdev, struct file *dev_file,
+	       struct vre_export *args);
+int vre_dev_mmap(struct file *file, struct vm_area_struct *vma);
 unsigned int vre_revoke_all(struct vre_device *vdev);
 void vre_device_put(struct vre_device *vdev);
 

@@ -35,6 +35,12 @@ struct vre_setup {
 #define VRE_EXPORT_MMAP_FAULT	(1U << 2) /* mmap through a fault handler */
 #define VRE_EXPORT_NO_MMAP	(1U << 3) /* exporter has no mmap */
 #define VRE_EXPORT_NO_VMAP	(1U << 4) /* exporter has no vmap */
+/*
+ * mmap moves the VMA to the device file (vma_set_file(), as i915 moves its
+ * dma-buf mappings to the object's shmem file), at the BAR offset of the
+ * buffer, with the device's own fault handler.
+ */
+#define VRE_EXPORT_MMAP_VMFILE	(1U << 5)
 
 struct vre_export {
 	__u32 size;
@@ -95,6 +101,26 @@ struct vre_stats {
 	__aligned_u64 late_callbacks;	/* ... after a revoke completed: 0 */
 	__aligned_u64 releases;
 	__aligned_u64 scrubbed_bytes;
+	__aligned_u64 vm_opens;		/* vm_ops->open calls (split, fork) */
+	__aligned_u64 user_vmas;	/* VMAs we were told of, not closed */
+};
+
+/*
+ * Test knobs that make the exporter hold something for a while, to show
+ * what a revoke waits for and that it does not wait beyond its timeout.
+ */
+/* The buffer's next non-teardown callback sleeps @ms inside the exporter. */
+#define VRE_HOLD_CALLBACK	1
+/* This call holds the buffer's reservation lock for @ms (interruptible). */
+#define VRE_HOLD_RESV		2
+#define VRE_HOLD_MAX_MS		10000
+struct vre_hold {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__s32 fd;		/* dma-buf fd of this device */
+	__u32 what;		/* VRE_HOLD_* */
+	__u32 ms;		/* 1..VRE_HOLD_MAX_MS */
+	__u32 reserved;
 };
 
 #define VRE_IOC_MAGIC		0xDC
@@ -105,5 +131,6 @@ struct vre_stats {
 #define VRE_IOC_BAR_RW		_IOWR(VRE_IOC_MAGIC, 0x04, struct vre_bar_rw)
 #define VRE_IOC_FENCE		_IOWR(VRE_IOC_MAGIC, 0x05, struct vre_fence)
 #define VRE_IOC_STATS		_IOWR(VRE_IOC_MAGIC, 0x06, struct vre_stats)
+#define VRE_IOC_HOLD		_IOWR(VRE_IOC_MAGIC, 0x07, struct vre_hold)
 
 #endif /* _UAPI_LINUX_VFIO_REVOKE_EXPORTER_H */
