@@ -26,7 +26,7 @@
 #      (default "vgem"), SPLAT_IGNORE, KVER_<profile> pins (e.g. KVER_6_1),
 #      DMABUF_REVOKE_CACHE (default ~/.cache/dmabuf-revoke), RUN_DIR,
 #      GUEST_ENV ("NAME=VALUE ..." for the suite: STRESS_SEED, STRESS_OPS,
-#      FUZZ_SEED, FUZZ_CALLS).
+#      FUZZ_SEED, FUZZ_CALLS, SUITE_GROUPS - e.g. "SUITE_GROUPS=adversary").
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"

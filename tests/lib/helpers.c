@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
@@ -157,6 +160,15 @@ int vre_fence_add(int dev, int buf, uint32_t *id)
 	return ret;
 }
 
+int vre_hold(int dev, int buf, unsigned int what, unsigned int ms)
+{
+	struct vre_hold h = {
+		.size = sizeof(h), .fd = buf, .what = what, .ms = ms,
+	};
+
+	return RET(ioctl(dev, VRE_IOC_HOLD, &h));
+}
+
 int vre_fence_signal(int dev, uint32_t id)
 {
 	struct vre_fence f = { .size = sizeof(f), .op = VRE_FENCE_SIGNAL, .id = id };
@@ -300,6 +312,22 @@ int touch_write(volatile uint8_t *p, uint8_t v)
 	*p = v;
 	touch_armed = 0;
 	return TOUCH_OK;
+}
+
+double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int become_nobody(void)
+{
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		return -errno;
+	return 0;
 }
 
 int drop_cap_sys_admin(void)

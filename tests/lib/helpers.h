@@ -36,6 +36,8 @@ int vre_bar_rw(int dev, unsigned int bar, uint64_t off, void *data,
 int vre_reset(int dev);
 int vre_memory(int dev, bool enable);
 int vre_fence_add(int dev, int buf, uint32_t *id);
+/* VRE_IOC_HOLD: VRE_HOLD_RESV blocks the caller for @ms. */
+int vre_hold(int dev, int buf, unsigned int what, unsigned int ms);
 int vre_fence_signal(int dev, uint32_t id);
 
 /* The importer: an IOAS, mappings by id. */
@@ -58,6 +60,10 @@ enum touch { TOUCH_OK = 0, TOUCH_SIGBUS, TOUCH_SIGSEGV };
 int touch_read(const volatile uint8_t *p, uint8_t *out);
 int touch_write(volatile uint8_t *p, uint8_t v);
 
+/* CLOCK_MONOTONIC in milliseconds. */
+double now_ms(void);
+/* Become uid/gid 65534 with no capabilities (the attacker of a test). */
+int become_nobody(void);
 /* Drop CAP_SYS_ADMIN from this process (all sets). */
 int drop_cap_sys_admin(void);
 /* /sys/module/NAME/refcnt, or -1. */

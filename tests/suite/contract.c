@@ -38,14 +38,6 @@ static int do_revoke(int fd, struct dmabuf_revoke_report *r)
 	return drs_revoke(fd, 1000, r, NULL, 0);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void t_r1_permanent(void)
 {
 	struct dmabuf_revoke_report r1, r2;

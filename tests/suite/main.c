@@ -7,7 +7,8 @@
 
 static const struct suite_case *const tables[] = {
 	skeleton_cases, contract_cases, conformance_cases, uapi_cases,
-	samples_cases, cli_cases, stress_cases, race_cases, fuzz_cases,
+	samples_cases, adversary_cases, cli_cases, stress_cases, race_cases,
+	fuzz_cases,
 	failnth_cases, leak_cases,
 };
 

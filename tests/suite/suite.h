@@ -30,6 +30,7 @@ extern const struct suite_case contract_cases[];
 extern const struct suite_case conformance_cases[];
 extern const struct suite_case uapi_cases[];
 extern const struct suite_case samples_cases[];
+extern const struct suite_case adversary_cases[];
 extern const struct suite_case cli_cases[];
 extern const struct suite_case race_cases[];
 extern const struct suite_case fuzz_cases[];
