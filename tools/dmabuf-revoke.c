@@ -38,7 +38,7 @@
 enum {
 	EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_PERM = 3, EX_NOTARGET = 4,
 	EX_NOTDMABUF = 5, EX_UNMANAGED = 6, EX_INCOMPLETE = 7, EX_INTR = 8,
-	EX_NOSHIM = 9,
+	EX_NOSHIM = 9, EX_BUSY = 10,
 };
 
 static bool json;
@@ -82,7 +82,8 @@ static void usage(FILE *f)
 		"\n"
 		"exit status: 0 done, 1 failed, 2 usage, 3 no privilege, 4 no such\n"
 		"process/fd/buffer, 5 not a dma-buf, 6 not managed by the shim,\n"
-		"7 revoke incomplete, 8 interrupted, 9 shim not loaded.\n",
+		"7 revoke incomplete, 8 interrupted, 9 shim not loaded, 10 busy (nothing\n"
+		"changed).\n",
 		prog);
 }
 
@@ -414,7 +415,9 @@ static int explain(int err, int fd, const char *what)
 		return fail(EX_UNMANAGED, "this dma-buf (exported by %s) is not managed by dmabuf-revoke; it was left untouched",
 			    name);
 	case EINTR:
-		return fail(EX_INTR, "interrupted while waiting: the buffer IS revoked; run the command again to wait for completion and see the report");
+		return fail(EX_INTR, "interrupted while waiting: the buffer is revoked if the revoke had started ('query' tells); run the command again to finish it and see the report");
+	case ETIMEDOUT:
+		return fail(EX_BUSY, "the buffer's locks were held by someone else for the whole timeout, so the revoke could not start; nothing changed - try again, or with a longer --timeout");
 	case ENOTTY:
 		return fail(EX_FAIL, "the loaded shim does not know this command (is it older than this tool?)");
 	default:
@@ -614,7 +617,9 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 	ioctl(shim, DMABUF_REVOKE_IOC_QUERY, &q);
 	close(fd);
 	incomplete = r->flags & (DMABUF_REVOKE_REPORT_INCOMPLETE |
-				 DMABUF_REVOKE_REPORT_FENCES);
+				 DMABUF_REVOKE_REPORT_FENCES |
+				 DMABUF_REVOKE_REPORT_CALLBACKS |
+				 DMABUF_REVOKE_REPORT_USER_MAPPINGS);
 	if (json) {
 		printf("{\"inode\": %llu, \"already_revoked\": %s, \"complete\": %s, "
 		       "\"fences_pending\": %s, \"attachments\": %u, \"notified\": %u, "
@@ -657,12 +662,17 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 		       why(e[i].reason));
 	if (r->flags & DMABUF_REVOKE_REPORT_FENCES)
 		printf("  fences have not signalled within the timeout\n");
+	if (r->flags & DMABUF_REVOKE_REPORT_CALLBACKS)
+		printf("  a call into the exporter that began before the revoke was still running\n");
+	if (r->flags & DMABUF_REVOKE_REPORT_USER_MAPPINGS)
+		printf("  a process mapping the buffer held its memory lock for the whole timeout; its mapping is not confirmed gone\n");
 	if (incomplete) {
-		printf("result: incomplete - the buffer is revoked, but %u device mapping%s remain%s\n",
+		printf("result: incomplete - the buffer is revoked, but %u device mapping%s remain%s; run the command again to wait longer\n",
 		       r->mappings_remaining,
 		       r->mappings_remaining == 1 ? "" : "s",
-		       r->flags & DMABUF_REVOKE_REPORT_FENCES ?
-		       " and fences are pending" : "");
+		       r->flags & ~(DMABUF_REVOKE_REPORT_ALREADY |
+				    DMABUF_REVOKE_REPORT_INCOMPLETE) ?
+		       " and other work is pending (above)" : "");
 		return EX_INCOMPLETE;
 	}
 	printf("result: complete - nothing can reach the memory any more\n");

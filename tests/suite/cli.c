@@ -610,6 +610,45 @@ out:
 	}
 }
 
+struct resv_holder {
+	int dev, fd;
+};
+
+static void *resv_holder_thread(void *arg)
+{
+	struct resv_holder *h = arg;
+
+	vre_hold(h->dev, h->fd, VRE_HOLD_RESV, 2000);
+	return NULL;
+}
+
+/* Someone else holds the buffer's reservation lock for the whole timeout. */
+static void t_cli_busy(void)
+{
+	struct resv_holder h;
+	char out[4096], me[16], s_fd[16];
+	pthread_t t;
+	int rc;
+
+	h.fd = vre_buffer(&h.dev, SZ, 0);
+	if (!tap_ok(h.fd >= 0 && !pthread_create(&t, NULL, resv_holder_thread, &h),
+		    "CLI busy setup"))
+		return;
+	usleep(300000);
+	snprintf(me, sizeof(me), "%d", getpid());
+	snprintf(s_fd, sizeof(s_fd), "%d", h.fd);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--pid", me, "--fd", s_fd,
+				       "--timeout", "200", NULL });
+	tap_ok(rc == 10 && strstr(out, "could not start") &&
+	       strstr(out, "nothing changed") && !drs_is_revoked(h.fd),
+	       "CLI a revoke that cannot start in time: exit 10, 'nothing changed' (%d)",
+	       rc);
+	pthread_join(t, NULL);
+	close(h.fd);
+	close(h.dev);
+}
+
 static void t_cli(void)
 {
 	ssize_t n = readlink("/proc/self/exe", cli_path, sizeof(cli_path) - 32);
@@ -626,6 +665,7 @@ static void t_cli(void)
 	}
 	t_cli_other_process();
 	t_cli_errors();
+	t_cli_busy();
 	t_cli_holder_races();
 	t_cli_proc_churn();
 }
