@@ -78,22 +78,22 @@ static void wait_byte(int fd)
  */
 static void t_opath(void)
 {
-	unsigned int round, rounds = 40, bad = 0, zapped = 0, left = 0;
-	long live0 = -1;
+	unsigned int round, rounds = 60, bad = 0, zapped = 0, left = 0;
+	uint64_t sz = SZ;
 
 	for (round = 0; round < rounds; round++) {
-		int da = -1, db = -1, a, b = -1, sync[2], back[2], status;
+		int da = -1, db, a, b = -1, sync[2], back[2], status;
 		uint8_t *pb = NULL, v;
 		char path[64];
 		pid_t child;
 
+		/* B's device first: its file must not take A's old slot. */
+		db = vre_device(1, &sz);
 		a = vre_buffer(&da, SZ, 0);
-		if (a < 0 || pipe(sync) || pipe(back)) {
+		if (db < 0 || a < 0 || pipe(sync) || pipe(back)) {
 			bad++;
 			break;
 		}
-		if (live0 < 0)
-			live0 = STAT(da, live);
 		child = fork();
 		if (child == 0) {
 			/* The holder: any user who received the fd. */
@@ -118,7 +118,12 @@ static void t_opath(void)
 		if (read(sync[0], path, 1) != 1) {
 			bad++;
 		} else {
-			b = vre_buffer(&db, SZ, 0);
+			/*
+			 * Let RCU free A's file; B's dma-buf file, the next
+			 * file allocated, then often takes its slot.
+			 */
+			usleep(50000);
+			b = vre_export(db, 0, 0, SZ, 0);
 			pb = b >= 0 ? map_buf(b, SZ) : NULL;
 			if (!pb || touch_read(pb, &v) != TOUCH_OK ||
 			    vre_reset(da) != 1)
@@ -137,8 +142,7 @@ static void t_opath(void)
 			munmap(pb, SZ);
 		if (b >= 0)
 			close(b);
-		if (db >= 0)
-			close(db);
+		close(db);
 		/* The O_PATH is gone: the buffer must be released now. */
 		if (STAT(da, live) != 0)
 			left++;
