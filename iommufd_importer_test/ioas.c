@@ -50,12 +50,43 @@ static int iit_pt_fill(struct iit_mapping *m)
 	return 0;
 }
 
+/*
+ * IIT_MAP_DIRECT: map and unmap through the exporter's ops, the way a core
+ * that does not pin on map calls them for a dynamic importer - 6.x built
+ * with CONFIG_DMABUF_MOVE_NOTIFY=y, and 7.x always (there only static
+ * importers are pinned: dma_buf_pin_on_map()). Debian builds 6.1 and 6.12
+ * with it off, and then dma_buf_map_attachment() calls ops->pin right before
+ * ops->map_dma_buf under the same resv hold (drivers/dma-buf/dma-buf.c), so
+ * an exporter's pin refusing always hides whether its map would have
+ * refused too. This path reaches the map op alone on every kernel. Only for
+ * dynamic exporters, whose map ops every core calls with resv held, as
+ * here; the core's debug mangling of the table is left out on both sides.
+ */
+static struct sg_table *iit_map_sgt(struct iit_mapping *m)
+{
+	struct sg_table *sgt;
+
+	if (!(m->flags & IIT_MAP_DIRECT))
+		return dma_buf_map_attachment(m->attach, DMA_BIDIRECTIONAL);
+	sgt = m->dmabuf->ops->map_dma_buf(m->attach, DMA_BIDIRECTIONAL);
+	return sgt ?: ERR_PTR(-ENOMEM);
+}
+
+static void iit_unmap_sgt(struct iit_mapping *m)
+{
+	if (m->flags & IIT_MAP_DIRECT)
+		m->dmabuf->ops->unmap_dma_buf(m->attach, m->sgt,
+					      DMA_BIDIRECTIONAL);
+	else
+		dma_buf_unmap_attachment(m->attach, m->sgt, DMA_BIDIRECTIONAL);
+}
+
 /* Caller holds resv. Drop the device mapping and any pin. */
 static void iit_drop_mapping(struct iit_mapping *m)
 {
 	dma_resv_assert_held(m->dmabuf->resv);
 	if (m->sgt) {
-		dma_buf_unmap_attachment(m->attach, m->sgt, DMA_BIDIRECTIONAL);
+		iit_unmap_sgt(m);
 		m->sgt = NULL;
 	}
 	if (m->pinned) {
@@ -120,7 +151,7 @@ static int iit_do_map(struct iit_mapping *m)
 			return ret;
 		m->pinned = true;
 	}
-	sgt = dma_buf_map_attachment(m->attach, DMA_BIDIRECTIONAL);
+	sgt = iit_map_sgt(m);
 	if (IS_ERR(sgt)) {
 		if (m->pinned) {
 			dma_buf_unpin(m->attach);
@@ -145,7 +176,7 @@ static bool iit_iova_busy(struct iit_ioas *ioas, u64 iova, u64 len)
 }
 
 #define IIT_MAP_ALL (IIT_MAP_STATIC | IIT_MAP_IGNORE | IIT_MAP_KEEP_ALIVE | \
-		     IIT_MAP_NO_PIN)
+		     IIT_MAP_NO_PIN | IIT_MAP_DIRECT)
 
 long iit_map(struct iit_ioas *ioas, struct iit_map *args)
 {
@@ -163,7 +194,9 @@ long iit_map(struct iit_ioas *ioas, struct iit_map *args)
 	dmabuf = dma_buf_get(args->fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
-	if (args->iova + dmabuf->size < args->iova) {
+	/* iit_map_sgt(): only dynamic exporters are mapped under resv. */
+	if (args->iova + dmabuf->size < args->iova ||
+	    ((args->flags & IIT_MAP_DIRECT) && !dma_buf_is_dynamic(dmabuf))) {
 		ret = -EINVAL;
 		goto err_put;
 	}

@@ -95,29 +95,56 @@ out:
 	teardown(&f);
 }
 
-static void t_r3_map(void)
+/*
+ * A dynamic importer that dropped its mapping on invalidation maps again.
+ * Which trampoline refuses depends on the core: with pin-on-map (6.x without
+ * CONFIG_DMABUF_MOVE_NOTIFY, Debian's 6.1 and 6.12) dma_buf_map_attachment()
+ * calls ops->pin first and the shim's pin refuses (R4); 7.x calls only the
+ * map op for a dynamic importer. IIT_MAP_DIRECT maps through the map op
+ * alone, as 7.x and CONFIG_DMABUF_MOVE_NOTIFY=y cores do, so the map
+ * trampoline's own check is proven on every kernel.
+ */
+static void r3_mode(unsigned int flags, const char *how)
 {
+	uint8_t data[256], got[256], byte;
 	struct dmabuf_revoke_query q;
+	struct vre_stats s = { 0 };
 	struct iit_query iq;
 	struct fixture f;
-	uint8_t byte;
 	uint32_t id;
 
+	fill_pattern(data, sizeof(data), 3);
 	if (!tap_ok(setup(&f, 0) &&
-		    !iit_map(f.ioas, f.buf, IOVA, IIT_MAP_KEEP_ALIVE, &id),
-		    "R3 setup: a re-mapping dynamic importer"))
+		    !vre_bar_rw(f.dev, 0, 0, data, sizeof(data), true) &&
+		    !iit_map(f.ioas, f.buf, IOVA, IIT_MAP_KEEP_ALIVE | flags,
+			     &id) &&
+		    !iit_dma(f.ioas, IOVA, got, sizeof(got), false) &&
+		    !memcmp(got, data, sizeof(got)),
+		    "R3 setup: a re-mapping dynamic importer reads the buffer (%s)",
+		    how))
 		goto out;
 	do_revoke(f.buf, NULL);
 	tap_ok(!iit_query(f.ioas, id, &iq) && iq.state == IIT_STATE_INVALIDATED,
-	       "R3 the importer dropped its mapping on invalidation");
+	       "R3 the importer dropped its mapping on invalidation (%s)", how);
 	tap_ok(iit_id_op(f.ioas, IIT_IOC_REMAP, id) == -ENODEV,
-	       "R3 re-map after invalidation fails with ENODEV");
+	       "R3 re-map after invalidation fails with ENODEV (%s)", how);
 	tap_ok(!drs_query(f.buf, &q) && q.mappings == 0,
-	       "R3 no device mapping of the buffer is left");
+	       "R3 no device mapping of the buffer is left (%s)", how);
 	tap_ok(iit_dma(f.ioas, IOVA, &byte, 1, false) == -ENODEV,
-	       "R3 device DMA through the dropped mapping fails");
+	       "R3 device DMA through the dropped mapping fails (%s)", how);
+	tap_ok(!vre_stats(f.dev, false, &s) && s.late_callbacks == 0,
+	       "R3 the refused re-map never reached the exporter (%s; late callbacks %llu)",
+	       how, (unsigned long long)s.late_callbacks);
 out:
 	teardown(&f);
+}
+
+static void t_r3_map(void)
+{
+	r3_mode(0, "pinned, through the core");
+	r3_mode(IIT_MAP_NO_PIN, "unpinned, through the core");
+	r3_mode(IIT_MAP_NO_PIN | IIT_MAP_DIRECT,
+		"unpinned, through the map op alone");
 }
 
 static void t_r4_pin(void)

@@ -20,6 +20,12 @@
 #define IIT_MAP_IGNORE		(1U << 1) /* dynamic, ignores invalidation */
 #define IIT_MAP_KEEP_ALIVE	(1U << 2) /* drop on invalidation, REMAP later */
 #define IIT_MAP_NO_PIN		(1U << 3) /* dynamic without dma_buf_pin() */
+/*
+ * Dynamic; map and unmap through the exporter's map_dma_buf/unmap_dma_buf
+ * ops, as a core without pin-on-map does (6.x CONFIG_DMABUF_MOVE_NOTIFY=y,
+ * 7.x): no ops->pin before a map. Dynamic exporters only, else EINVAL.
+ */
+#define IIT_MAP_DIRECT		(1U << 4)
 
 struct iit_map {
 	__u32 size;
