@@ -236,26 +236,23 @@ static int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w)
 
 /*
  * Flip the state and tell importers (R2-R8). From here on every access path
- * refuses. Caller: revoke_lock.
+ * refuses. Caller holds dmabuf->resv, which serialises flips.
  */
-static int drs_flip(struct drs_buf *b, const struct drs_budget *w,
-		    struct dmabuf_revoke_report *r)
+static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r)
 {
 	struct dma_buf *dmabuf = b->dmabuf;
 	struct dma_buf_attachment *attach;
 	bool told;
-	int ret;
 
 	/*
 	 * 6.1: drs_vmap() must hand out scratch memory after the flip and may
 	 * not fail there (P3); allocate it while failing is still harmless.
+	 * Allocating under resv is allowed: dma_resv_lockdep() primes
+	 * reclaim inside it.
 	 */
 	if (!DRS_VMAP_CAN_FAIL && b->exp_ops->vmap && !b->dead_vmap)
 		drs_alloc_dead_vmap(b, GFP_KERNEL | __GFP_NOWARN);
 
-	ret = drs_lock_resv(dmabuf->resv, w);
-	if (ret)
-		return ret;
 	WRITE_ONCE(b->revoked, true);
 	/* Pairs with drs_enter(): a callback sees the flip, or we see it. */
 	smp_mb();
@@ -285,8 +282,6 @@ static int drs_flip(struct drs_buf *b, const struct drs_budget *w,
 	}
 	/* R8: one notification per dynamic attachment, under resv. */
 	drs_notify_importers(dmabuf);
-	dma_resv_unlock(dmabuf->resv);
-	return 0;
 }
 
 /*
@@ -371,113 +366,99 @@ static int drs_wait_for(struct drs_buf *b, const struct drs_budget *w,
 	return done(b);
 }
 
-/**
- * dmabuf_revoke - permanently revoke a managed dma-buf
- * @dmabuf: a buffer from dmabuf_revoke_export(). The caller must keep the
- *	&struct dma_buf alive (a reference, or the exporter's own lock that its
- *	release callback also takes); its file may already be gone.
- * @timeout: jiffies to wait for in-flight callbacks, fences and dynamic
- *	importers to unmap; MAX_SCHEDULE_TIMEOUT waits for ever (kernel
- *	callers only).
- * @flags: %DMABUF_REVOKE_INTERRUPTIBLE for user-space callers: signals end
- *	the waits, and every wait, lock acquisition included, ends by
- *	@timeout, whatever other tasks hold.
- * @result: optional; receives the report and the attachments that still
- *	map the buffer.
- *
- * From the first call on, every access path fails: attach, map, pin, mmap
- * and begin_cpu_access with -ENODEV, vmap with -EINVAL (on 6.1 cores a vmap
- * gets zeroed scratch memory instead, see %DMABUF_REVOKE_FEAT_VMAP_FAILS);
- * user mappings are zapped and fault with SIGBUS; dynamic importers get one
- * move_notify/invalidate_mappings. When this returns without a flag in the
- * report saying otherwise, no exporter callback other than teardown is
- * running or will run (else %DMABUF_REVOKE_REPORT_CALLBACKS), every user
- * mapping is zapped (else %DMABUF_REVOKE_REPORT_USER_MAPPINGS), the
- * buffer's fences have signalled (else %DMABUF_REVOKE_REPORT_FENCES), and
- * importers' mappings are gone or listed (%DMABUF_REVOKE_REPORT_INCOMPLETE).
- * The exporter's revoked() callback then runs, once. A later call only
- * waits again and reports, with %DMABUF_REVOKE_REPORT_ALREADY set.
- *
- * Context: process context, sleeps. Must not be called with dmabuf->resv
- * held, nor with a lock that the exporter's mmap, fault or (un)map paths take.
- * Return: 0 (see @result for what remains), -ENOENT if @dmabuf is not
- * managed, -EINTR if a signal interrupted an interruptible wait, or, for an
- * interruptible call only, -ETIMEDOUT if the buffer's locks were held by
- * others for the whole @timeout before the revoke could start (nothing
- * changed then). After -EINTR the buffer is revoked if the report's
- * attachments or flags say a revoke began; call again to wait.
- */
-int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
-		  struct dmabuf_revoke_result *result)
+static void drs_budget_init(struct drs_budget *w, long timeout,
+			    unsigned int flags)
 {
-	struct dmabuf_revoke_result local = { };
-	struct dmabuf_revoke_report *r;
-	struct drs_budget w = { };
+	w->intr = flags & DMABUF_REVOKE_INTERRUPTIBLE;
+	w->bounded_locks = w->intr;
+	w->forever = timeout == MAX_SCHEDULE_TIMEOUT;
+	w->deadline = jiffies + (w->forever ? 0 : max(timeout, 0L));
+}
+
+/**
+ * dmabuf_revoke_start - begin a permanent revoke, under the exporter's locks
+ * @dmabuf: a buffer from dmabuf_revoke_export().
+ * @result: optional; its report is cleared and receives whether the buffer
+ *	was revoked before (%DMABUF_REVOKE_REPORT_ALREADY) and the
+ *	attachments this call told. Pass the same @result to
+ *	dmabuf_revoke_finish().
+ *
+ * The first phase of dmabuf_revoke(), for exporters that revoke from inside
+ * their own critical sections (device reset, memory disable, eviction), as
+ * vfio_pci_dma_buf_move() does: from the moment it returns, attach, map,
+ * pin, mmap, vmap (6.2+), begin_cpu_access and faults are refused, and each
+ * dynamic importer has been sent one move_notify/invalidate_mappings. It
+ * does not sleep on anything a holder of @dmabuf->resv may not (it may
+ * allocate with GFP_KERNEL, as the core allows under resv).
+ *
+ * Every successful call must be followed by exactly one
+ * dmabuf_revoke_finish(), with no lock held; until then the shim keeps
+ * @dmabuf alive: a release of the buffer waits for it.
+ *
+ * Context: process context; @dmabuf->resv held (asserted), and any exporter
+ * lock that nests outside it.
+ * Return: 0, or -ENOENT if @dmabuf is not managed.
+ */
+int dmabuf_revoke_start(struct dma_buf *dmabuf,
+			struct dmabuf_revoke_result *result)
+{
+	struct dmabuf_revoke_result local;
 	struct drs_buf *b;
-	int ret, done;
-	long left;
 
 	if (!dmabuf_revoke_is_managed(dmabuf))
 		return -ENOENT;
-	if (flags & ~DMABUF_REVOKE_INTERRUPTIBLE)
-		return -EINVAL;
+	dma_resv_assert_held(dmabuf->resv);
 	b = to_drs(dmabuf);
 	if (!result)
 		result = &local;
-	r = &result->report;
-	memset(r, 0, sizeof(*r));
+	memset(&result->report, 0, sizeof(result->report));
 
-	w.intr = flags & DMABUF_REVOKE_INTERRUPTIBLE;
-	w.bounded_locks = w.intr;
-	w.forever = timeout == MAX_SCHEDULE_TIMEOUT;
-	w.deadline = jiffies + (w.forever ? 0 : max(timeout, 0L));
-
-	ret = drs_lock_revoke(b, &w);
-	if (ret)
-		return ret;
 	trace_dmabuf_revoke_start(b->ino, b->revoked);
 	if (b->revoked)
-		r->flags |= DMABUF_REVOKE_REPORT_ALREADY;
+		result->report.flags |= DMABUF_REVOKE_REPORT_ALREADY;
 	else
-		ret = drs_flip(b, &w, r);
-	mutex_unlock(&b->revoke_lock);
-	if (ret)
-		goto out;
+		drs_flip(b, &result->report);
+	atomic_inc(&b->finishers);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_start, DRS_NS);
+
+/* The waits of a revoke, in R9's order. 0, or -EINTR. */
+static int drs_finish(struct drs_buf *b, const struct drs_budget *w,
+		      struct dmabuf_revoke_result *result)
+{
+	struct dmabuf_revoke_report *r = &result->report;
+	struct dma_buf *dmabuf = b->dmabuf;
+	int ret, done;
+	long left;
 
 	/* R9(a): callbacks that entered before the flip have now left. */
-	done = drs_wait_for(b, &w, drs_idle);
-	if (done < 0) {
-		ret = done;
-		goto out;
-	}
+	done = drs_wait_for(b, w, drs_idle);
+	if (done < 0)
+		return done;
 	if (!done)
 		r->flags |= DMABUF_REVOKE_REPORT_CALLBACKS;
 
 	/* R6: mmaps under way are linked, then every mapping is zapped. */
-	ret = drs_settle_pending(b, &w);
+	ret = drs_settle_pending(b, w);
 	if (ret == -ETIMEDOUT)
 		r->flags |= DMABUF_REVOKE_REPORT_USER_MAPPINGS;
 	else if (ret)
-		goto out;
-	ret = 0;
+		return ret;
 	drs_zap(b);
 
 	/* R9(b): every fence, down to BOOKKEEP usage. */
 	left = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
-				     w.intr, drs_left(&w));
-	if (left < 0) {
-		ret = -EINTR;
-		goto out;
-	}
+				     w->intr, drs_left(w));
+	if (left < 0)
+		return -EINTR;
 	if (!left)
 		r->flags |= DMABUF_REVOKE_REPORT_FENCES;
 
 	/* R9(c): importers we told unmap, or are listed below. */
-	done = drs_wait_for(b, &w, drs_unmapped);
-	if (done < 0) {
-		ret = done;
-		goto out;
-	}
+	done = drs_wait_for(b, w, drs_unmapped);
+	if (done < 0)
+		return done;
 
 	spin_lock(&b->lock);
 	drs_report_remaining(b, result);
@@ -488,14 +469,11 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 	if (r->flags & (DMABUF_REVOKE_REPORT_FENCES |
 			DMABUF_REVOKE_REPORT_CALLBACKS |
 			DMABUF_REVOKE_REPORT_USER_MAPPINGS))
-		goto out;
-	ret = drs_lock_revoke(b, &w);
-	if (ret) {
+		return 0;
+	ret = drs_lock_revoke(b, w);
+	if (ret)
 		/* Its holder is another revoke that completes it, or release. */
-		if (ret == -ETIMEDOUT)
-			ret = 0;
-		goto out;
-	}
+		return ret == -ETIMEDOUT ? 0 : ret;
 	WRITE_ONCE(b->complete, true);
 	/* R11: once, with no shim or dma-buf lock held but ours. */
 	if (!b->cb_done && b->cfg.revoked) {
@@ -503,8 +481,115 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 		b->cfg.revoked(dmabuf, b->cfg.data, r);
 	}
 	mutex_unlock(&b->revoke_lock);
-out:
-	trace_dmabuf_revoke_end(b->ino, ret, r);
+	return 0;
+}
+
+/**
+ * dmabuf_revoke_finish - wait until a started revoke holds
+ * @dmabuf: a buffer passed to dmabuf_revoke_start().
+ * @timeout: jiffies to wait for in-flight callbacks, mmaps under way,
+ *	fences and dynamic importers to unmap; MAX_SCHEDULE_TIMEOUT waits for
+ *	ever (kernel callers only).
+ * @flags: %DMABUF_REVOKE_INTERRUPTIBLE: signals end the waits, and lock
+ *	acquisitions end by @timeout too, whatever other tasks hold.
+ * @result: optional; the one given to dmabuf_revoke_start(), completed
+ *	with what remains.
+ *
+ * The second phase of dmabuf_revoke(). When it returns without a flag in
+ * the report saying otherwise, no exporter callback other than teardown is
+ * running or will run (else %DMABUF_REVOKE_REPORT_CALLBACKS), every user
+ * mapping is zapped (else %DMABUF_REVOKE_REPORT_USER_MAPPINGS), the
+ * buffer's fences have signalled (else %DMABUF_REVOKE_REPORT_FENCES), and
+ * importers' mappings are gone or listed (%DMABUF_REVOKE_REPORT_INCOMPLETE).
+ * The exporter's revoked() callback then runs, once, from this call, with
+ * none of the shim's or the core's locks held. Whatever is still pending is
+ * waited for again by a later dmabuf_revoke().
+ *
+ * Context: process context, sleeps; no dma-buf or exporter lock held that
+ * the exporter's mmap, fault or callbacks take.
+ * Return: 0 (see @result), or -EINTR if a signal ended an interruptible
+ * wait (the buffer stays revoked; dmabuf_revoke() waits again).
+ */
+int dmabuf_revoke_finish(struct dma_buf *dmabuf, long timeout,
+			 unsigned int flags, struct dmabuf_revoke_result *result)
+{
+	struct dmabuf_revoke_result local = { };
+	struct drs_budget w;
+	struct drs_buf *b;
+	int ret;
+
+	if (!dmabuf_revoke_is_managed(dmabuf))
+		return -ENOENT;
+	b = to_drs(dmabuf);
+	if (!result)
+		result = &local;
+	drs_budget_init(&w, timeout, flags & DMABUF_REVOKE_INTERRUPTIBLE);
+	ret = drs_finish(b, &w, result);
+	trace_dmabuf_revoke_end(b->ino, ret, &result->report);
+	/* Last: a release waiting for us may free the buffer. */
+	if (atomic_dec_and_test(&b->finishers))
+		wake_up_all(&b->wq);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_finish, DRS_NS);
+
+/**
+ * dmabuf_revoke - permanently revoke a managed dma-buf
+ * @dmabuf: a buffer from dmabuf_revoke_export(). The caller must keep the
+ *	&struct dma_buf alive (a reference, or the exporter's own lock that its
+ *	release callback also takes); its file may already be gone.
+ * @timeout: as for dmabuf_revoke_finish().
+ * @flags: %DMABUF_REVOKE_INTERRUPTIBLE for user-space callers: signals end
+ *	the waits, and every wait, lock acquisition included, ends by
+ *	@timeout, whatever other tasks hold.
+ * @result: optional; receives the report and the attachments that still
+ *	map the buffer.
+ *
+ * dmabuf_revoke_start() under @dmabuf->resv, then dmabuf_revoke_finish().
+ * From the first call on, every access path fails: attach, map, pin, mmap
+ * and begin_cpu_access with -ENODEV, vmap with -EINVAL (on 6.1 cores see
+ * %DMABUF_REVOKE_FEAT_VMAP_SEALED); user mappings are zapped and fault with
+ * SIGBUS; dynamic importers get one move_notify/invalidate_mappings. A later
+ * call only waits again and reports, with %DMABUF_REVOKE_REPORT_ALREADY.
+ *
+ * Context: process context, sleeps. Must not be called with dmabuf->resv
+ * held (use dmabuf_revoke_start() there), nor with a lock that the
+ * exporter's mmap, fault or (un)map paths take.
+ * Return: 0 (see @result for what remains), -ENOENT if @dmabuf is not
+ * managed, -EINTR if a signal interrupted an interruptible wait, or, for an
+ * interruptible call only, -ETIMEDOUT if the reservation lock was held by
+ * others for the whole @timeout, so that the revoke could not start
+ * (nothing changed then). After -EINTR the buffer is revoked if the revoke
+ * started (QUERY tells); call again to wait.
+ */
+int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
+		  struct dmabuf_revoke_result *result)
+{
+	struct dmabuf_revoke_result local = { };
+	struct drs_budget w;
+	struct drs_buf *b;
+	int ret;
+
+	if (!dmabuf_revoke_is_managed(dmabuf))
+		return -ENOENT;
+	if (flags & ~DMABUF_REVOKE_INTERRUPTIBLE)
+		return -EINVAL;
+	b = to_drs(dmabuf);
+	if (!result)
+		result = &local;
+	memset(&result->report, 0, sizeof(result->report));
+
+	drs_budget_init(&w, timeout, flags);
+	ret = drs_lock_resv(dmabuf->resv, &w);
+	if (ret)
+		return ret;
+	dmabuf_revoke_start(dmabuf, result);
+	dma_resv_unlock(dmabuf->resv);
+	/* The deadline runs on from the lock acquisition. */
+	ret = drs_finish(b, &w, result);
+	trace_dmabuf_revoke_end(b->ino, ret, &result->report);
+	if (atomic_dec_and_test(&b->finishers))
+		wake_up_all(&b->wq);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke, DRS_NS);

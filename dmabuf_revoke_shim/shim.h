@@ -85,7 +85,9 @@ struct drs_buf {
 	 * callback never delays another buffer's revoke.
 	 */
 	atomic_t active;
-	wait_queue_head_t wq;		/* active or notifiable_maps hit zero */
+	/* Started revokes not finished yet: release waits for them. */
+	atomic_t finishers;
+	wait_queue_head_t wq;		/* active, finishers, notifiable_maps */
 
 	spinlock_t lock;		/* protects everything below it */
 	struct list_head attachments;	/* struct drs_attach, newest first */
@@ -98,7 +100,7 @@ struct drs_buf {
 	struct mutex alias_lock;	/* protects aliases */
 	struct list_head aliases;	/* struct drs_alias */
 
-	struct mutex revoke_lock;	/* flip and R11 callback; outside resv */
+	struct mutex revoke_lock;	/* complete and the R11 callback */
 	bool revoked;			/* set once, under resv */
 	bool complete;			/* a revoke finished (R9 held) */
 	bool cb_done;			/* cfg.revoked has run */

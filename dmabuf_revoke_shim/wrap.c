@@ -741,6 +741,12 @@ static void drs_release(struct dma_buf *dmabuf)
 	mutex_unlock(&drs_buffers_lock);
 
 	/*
+	 * A revoke an exporter started under its own lock keeps the buffer
+	 * until dmabuf_revoke_finish() returns (bounded by its timeout).
+	 */
+	wait_event(b->wq, !atomic_read(&b->finishers));
+
+	/*
 	 * R11: a revoke whose waits were all interrupted still reports once.
 	 * revoke_lock orders this against a revoke still running on a buffer
 	 * whose last reference went meanwhile (the exporter's lock keeps it).

@@ -201,13 +201,35 @@ static vm_fault_t vre_dev_fault(struct vm_fault *vmf)
 	return ret;
 }
 
-static const struct vm_operations_struct vre_dev_vm_ops = {
+/* BAR pages reached through a dma-buf whose mmap moved to the device file. */
+static const struct vm_operations_struct vre_bar_vm_ops = {
 	.fault = vre_dev_fault,
 };
 
-int vre_dev_mmap(struct file *file, struct vm_area_struct *vma)
+/* The device fd's own mappings, counted: the scrub leaves them alone. */
+static void vre_dev_vm_open(struct vm_area_struct *vma)
 {
-	struct vre_device *vdev = file->private_data;
+	struct vre_device *vdev = vma->vm_private_data;
+
+	atomic_inc(&vdev->dev_vmas);
+}
+
+static void vre_dev_vm_close(struct vm_area_struct *vma)
+{
+	struct vre_device *vdev = vma->vm_private_data;
+
+	atomic_dec(&vdev->dev_vmas);
+}
+
+static const struct vm_operations_struct vre_dev_vm_ops = {
+	.open = vre_dev_vm_open,
+	.close = vre_dev_vm_close,
+	.fault = vre_dev_fault,
+};
+
+/* Map a BAR range (vm_pgoff = BAR offset + page) with the device's fault. */
+int vre_bar_mmap(struct vre_device *vdev, struct vm_area_struct *vma)
+{
 	unsigned long shift = VRE_BAR_OFFSET_SHIFT - PAGE_SHIFT;
 	unsigned long b = vma->vm_pgoff >> shift;
 	unsigned long off = vma->vm_pgoff & ((1UL << shift) - 1);
@@ -218,9 +240,21 @@ int vre_dev_mmap(struct file *file, struct vm_area_struct *vma)
 	if (b >= smp_load_acquire(&vdev->nr_bars) ||
 	    off + vma_pages(vma) > vdev->bars[b].npages)
 		return -EINVAL;
-	vma->vm_ops = &vre_dev_vm_ops;
+	vma->vm_ops = &vre_bar_vm_ops;
 	vma->vm_private_data = vdev;
 	drs_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	return 0;
+}
+
+static int vre_dev_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct vre_device *vdev = file->private_data;
+	int ret = vre_bar_mmap(vdev, vma);
+
+	if (ret)
+		return ret;
+	vma->vm_ops = &vre_dev_vm_ops;
+	vre_dev_vm_open(vma);
 	return 0;
 }
 
@@ -327,11 +361,13 @@ static int vre_bar_rw(struct vre_device *vdev, struct vre_bar_rw *args)
 /* FLR: revoke what was exported, tear down mappings, memory survives. */
 static unsigned int vre_reset(struct vre_device *vdev)
 {
+	LIST_HEAD(todo);
 	unsigned int n;
 
 	mutex_lock(&vdev->lock);
-	n = vre_revoke_all(vdev);
+	n = vre_revoke_start_all(vdev, &todo);
 	mutex_unlock(&vdev->lock);
+	vre_revoke_finish_all(&todo);
 	/* Not under vdev->lock: faults take memory_lock inside mmap_lock. */
 	down_write(&vdev->memory_lock);
 	vre_zap_device(vdev);
@@ -341,17 +377,19 @@ static unsigned int vre_reset(struct vre_device *vdev)
 
 static unsigned int vre_set_memory(struct vre_device *vdev, bool enable)
 {
+	LIST_HEAD(todo);
 	unsigned int n = 0;
 
 	mutex_lock(&vdev->lock);
 	if (!enable)
-		n = vre_revoke_all(vdev);
+		n = vre_revoke_start_all(vdev, &todo);
 	down_write(&vdev->memory_lock);
 	vdev->memory_enabled = enable;
 	if (!enable)
 		vre_zap_device(vdev);
 	up_write(&vdev->memory_lock);
 	mutex_unlock(&vdev->lock);
+	vre_revoke_finish_all(&todo);
 	return n;
 }
 
@@ -495,12 +533,14 @@ err_free:
 static int vre_release_dev(struct inode *inode, struct file *file)
 {
 	struct vre_device *vdev = file->private_data;
+	LIST_HEAD(todo);
 
 	mutex_lock(&vdev->lock);
 	vdev->closed = true;
 	vre_fence_signal(vdev, 0);
-	vre_revoke_all(vdev);
+	vre_revoke_start_all(vdev, &todo);
 	mutex_unlock(&vdev->lock);
+	vre_revoke_finish_all(&todo);
 	vre_device_put(vdev);
 	return 0;
 }

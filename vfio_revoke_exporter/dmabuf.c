@@ -9,6 +9,7 @@
 #include <linux/dma-buf.h>
 #include <linux/file.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/dmabuf_revoke.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
@@ -163,7 +164,7 @@ static int vre_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 		vma->vm_pgoff += (VRE_BAR_OFFSET(buf->bar) >> PAGE_SHIFT) +
 				 buf->first;
 		vma_set_file(vma, buf->dev_file);
-		return vre_dev_mmap(buf->dev_file, vma);
+		return vre_bar_mmap(buf->vdev, vma);
 	}
 	/*
 	 * Pre-populated PFN map, as system_heap_mmap() does: no fault handler
@@ -226,21 +227,51 @@ static const struct dma_buf_ops vre_ops[4] = {
 };
 
 /*
+ * Can page @pg of @buf's BAR still be reached another way: through another
+ * buffer over it whose revoke has not completed (a plain export never
+ * does), or through the device's own mapping of its memory? Caller holds
+ * vdev->lock, under which buffers come and go.
+ */
+static bool vre_page_in_use(struct vre_device *vdev, struct vre_buf *buf,
+			    unsigned long pg)
+{
+	struct vre_buf *o;
+
+	if (vdev->memory_enabled && atomic_read(&vdev->dev_vmas))
+		return true;
+	list_for_each_entry(o, &vdev->buffers, node) {
+		if (o == buf || o->bar != buf->bar ||
+		    pg < o->first || pg >= o->first + o->npages)
+			continue;
+		if (!READ_ONCE(o->revoke_done))
+			return true;
+	}
+	return false;
+}
+
+/*
  * R11: the shim guarantees nothing can reach these pages through the buffer
  * any more, so a real device would now be reset; we scrub, so that a stale
- * path that still read them would see the scrub pattern, not the data.
+ * path that still read them would see the scrub pattern, not the data -
+ * only the pages nothing else can reach, under the device's own lock.
  */
 static void vre_revoked(struct dma_buf *dmabuf, void *data,
 			const struct dmabuf_revoke_report *report)
 {
 	struct vre_buf *buf = data;
+	struct vre_device *vdev = buf->vdev;
 	unsigned long i;
 
+	mutex_lock(&vdev->lock);
 	WRITE_ONCE(buf->revoke_done, true);
-	for (i = 0; i < buf->npages; i++)
+	for (i = 0; i < buf->npages; i++) {
+		if (vre_page_in_use(vdev, buf, buf->first + i))
+			continue;
 		memset_page(buf->pages[i], 0, VRE_SCRUB_BYTE, PAGE_SIZE);
-	vre_add(buf->vdev, scrubbed_bytes, buf->npages << PAGE_SHIFT);
-	vre_inc(buf->vdev, revokes);
+		vre_add(vdev, scrubbed_bytes, PAGE_SIZE);
+	}
+	vre_inc(vdev, revokes);
+	mutex_unlock(&vdev->lock);
 }
 
 #define VRE_EXPORT_ALL (VRE_EXPORT_STRICT | VRE_EXPORT_PLAIN | \
@@ -339,11 +370,14 @@ int vre_export(struct vre_device *vdev, struct file *dev_file,
 
 /*
  * Revoke every managed buffer of the device, as VFIO does on reset, memory
- * disable and close. vdev->lock keeps each buffer's struct alive: its release
- * callback takes the same lock to unlink it. Our mmap and fault paths take no
- * lock that is held here, as dmabuf_revoke() requires.
+ * disable and close, in vfio_pci_dma_buf_move()'s order: the device lock
+ * (held by the caller), then each buffer's reservation lock, under which the
+ * shim flips the state and tells the importers. The waits come after the
+ * device lock is dropped, in vre_revoke_finish_all(): the shim keeps every
+ * started buffer alive until then, even if its last reference goes.
  */
-unsigned int vre_revoke_all(struct vre_device *vdev)
+unsigned int vre_revoke_start_all(struct vre_device *vdev,
+				  struct list_head *todo)
 {
 	struct vre_buf *buf;
 	unsigned int n = 0;
@@ -353,9 +387,25 @@ unsigned int vre_revoke_all(struct vre_device *vdev)
 		if (!dmabuf_revoke_is_managed(buf->dmabuf) ||
 		    dmabuf_revoke_is_revoked(buf->dmabuf))
 			continue;
-		dmabuf_revoke(buf->dmabuf, msecs_to_jiffies(DMABUF_REVOKE_DEFAULT_TIMEOUT_MS),
-			      0, NULL);
+		dma_resv_lock(buf->dmabuf->resv, NULL);	/* inside vdev->lock */
+		dmabuf_revoke_start(buf->dmabuf, NULL);
+		dma_resv_unlock(buf->dmabuf->resv);
+		list_add_tail(&buf->revoke_node, todo);
 		n++;
 	}
 	return n;
+}
+
+/* With no lock held: each buffer's waits, then vre_revoked(). */
+void vre_revoke_finish_all(struct list_head *todo)
+{
+	struct vre_buf *buf, *next;
+
+	list_for_each_entry_safe(buf, next, todo, revoke_node) {
+		list_del(&buf->revoke_node);
+		/* After this returns, @buf may be released at any time. */
+		dmabuf_revoke_finish(buf->dmabuf,
+				     msecs_to_jiffies(DMABUF_REVOKE_DEFAULT_TIMEOUT_MS),
+				     0, NULL);
+	}
 }

@@ -38,6 +38,7 @@ struct vre_device {
 	unsigned int nr_bars;
 	struct vre_bar bars[VRE_MAX_BARS];
 	struct list_head buffers;	/* struct vre_buf, managed and plain */
+	atomic_t dev_vmas;		/* mappings of the device fd itself */
 	struct list_head fences;	/* struct vre_fence_obj, unsignalled */
 	u32 next_fence_id;
 	struct inode *inode;		/* own address space for device mmaps */
@@ -48,6 +49,7 @@ struct vre_device {
 struct vre_buf {
 	struct vre_device *vdev;
 	struct list_head node;		/* vdev->buffers, under vdev->lock */
+	struct list_head revoke_node;	/* a revoke started, not finished */
 	struct dma_buf *dmabuf;
 	struct page **pages;		/* into the BAR's page array */
 	unsigned long npages;
@@ -74,8 +76,10 @@ static inline void vre_count(struct vre_device *vdev, size_t field, s64 n)
 
 int vre_export(struct vre_device *vdev, struct file *dev_file,
 	       struct vre_export *args);
-int vre_dev_mmap(struct file *file, struct vm_area_struct *vma);
-unsigned int vre_revoke_all(struct vre_device *vdev);
+int vre_bar_mmap(struct vre_device *vdev, struct vm_area_struct *vma);
+unsigned int vre_revoke_start_all(struct vre_device *vdev,
+				  struct list_head *todo);
+void vre_revoke_finish_all(struct list_head *todo);
 void vre_device_put(struct vre_device *vdev);
 
 #endif /* _VRE_H */

@@ -65,6 +65,10 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 				     const struct dmabuf_revoke_config *cfg);
 int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 		  struct dmabuf_revoke_result *result);
+int dmabuf_revoke_start(struct dma_buf *dmabuf,
+			struct dmabuf_revoke_result *result);
+int dmabuf_revoke_finish(struct dma_buf *dmabuf, long timeout,
+			 unsigned int flags, struct dmabuf_revoke_result *result);
 bool dmabuf_revoke_is_managed(const struct dma_buf *dmabuf);
 bool dmabuf_revoke_is_revoked(const struct dma_buf *dmabuf);
 

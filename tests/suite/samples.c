@@ -162,6 +162,48 @@ out:
 	pair_teardown(&p);
 }
 
+/*
+ * The R11 scrub touches only memory nothing else can reach: not pages of an
+ * overlapping buffer that is still live, not memory the device fd maps.
+ */
+static void t_scrub_scope(void)
+{
+	uint8_t *data = malloc(6 * PAGE), *got = malloc(6 * PAGE), *m;
+	uint64_t bar = 6 * PAGE;
+	struct dmabuf_revoke_report r;
+	int dev, a = -1, b = -1;
+
+	dev = vre_device(1, &bar);
+	fill_pattern(data, 6 * PAGE, 51);
+	if (!tap_ok(dev >= 0 && !vre_bar_rw(dev, 0, 0, data, 6 * PAGE, true) &&
+		    (a = vre_export(dev, 0, 0, 4 * PAGE, 0)) >= 0 &&
+		    (b = vre_export(dev, 0, 2 * PAGE, 4 * PAGE, 0)) >= 0,
+		    "samples: scrub scope setup (A = pages 0-3, B = pages 2-5)"))
+		goto out;
+	drs_revoke(a, 1000, &r, NULL, 0);
+	vre_bar_rw(dev, 0, 0, got, 6 * PAGE, false);
+	tap_ok(all_bytes(got, 2 * PAGE, VRE_SCRUB_BYTE) &&
+	       !memcmp(got + 2 * PAGE, data + 2 * PAGE, 4 * PAGE),
+	       "samples: revoking A scrubs only the pages live buffer B does not cover");
+	/* The device maps its BAR itself now: nothing of it may be scrubbed. */
+	m = mmap(NULL, 6 * PAGE, PROT_READ, MAP_SHARED, dev, VRE_BAR_OFFSET(0));
+	drs_revoke(b, 1000, &r, NULL, 0);
+	vre_bar_rw(dev, 0, 0, got, 6 * PAGE, false);
+	tap_ok(m != MAP_FAILED && !memcmp(got + 2 * PAGE, data + 2 * PAGE, 4 * PAGE),
+	       "samples: nothing the device fd maps is scrubbed");
+	if (m != MAP_FAILED)
+		munmap(m, 6 * PAGE);
+out:
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	if (dev >= 0)
+		close(dev);
+	free(data);
+	free(got);
+}
+
 /* After revoke and scrub, no path returns the old bytes. */
 static void t_scrub(void)
 {
@@ -209,5 +251,6 @@ const struct suite_case samples_cases[] = {
 	{ "samples", t_memory_disable },
 	{ "samples", t_close },
 	{ "samples", t_scrub },
+	{ "samples", t_scrub_scope },
 	{ NULL, NULL },
 };
