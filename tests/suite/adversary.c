@@ -8,6 +8,8 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -675,16 +677,38 @@ static void *closer_thread(void *arg)
 	return NULL;
 }
 
+/* LIST reads every buffer's exporter name while buffers are released. */
+static void *lister_thread(void *arg)
+{
+	struct dmabuf_revoke_query q[8];
+	struct dmabuf_revoke_list l;
+	atomic_bool *stop = arg;
+	long n = 0;
+
+	while (!atomic_load(stop)) {
+		memset(&l, 0, sizeof(l));
+		l.size = sizeof(l);
+		l.count = 8;
+		l.entries = (uintptr_t)q;
+		n += !ioctl(drs_fd(), DMABUF_REVOKE_IOC_LIST, &l);
+	}
+	return (void *)n;
+}
+
 static void t_close_races_revoke(void)
 {
 	unsigned int round, rounds = 200, bad = 0;
 	struct vre_stats s0, s1;
 	uint64_t sz = PAGE;
+	atomic_bool stop = false;
 	struct closer c;
-	pthread_t t;
+	pthread_t t, lt;
+	void *lists = NULL;
 	int dev, any = vre_device(1, &sz);
+	bool lister;
 
 	vre_stats(any, true, &s0);
+	lister = !pthread_create(&lt, NULL, lister_thread, &stop);
 	for (round = 0; round < rounds; round++) {
 		c.fd = vre_buffer(&dev, SZ, round & 1 ? VRE_EXPORT_MMAP_FAULT : 0);
 		c.p = c.fd >= 0 ? map_buf(c.fd, SZ) : NULL;
@@ -697,12 +721,16 @@ static void t_close_races_revoke(void)
 		pthread_join(t, NULL);
 		close(dev);
 	}
+	atomic_store(&stop, true);
+	if (lister)
+		pthread_join(lt, &lists);
 	vre_stats(any, true, &s1);
 	close(any);
-	tap_ok(!bad && s1.live == s0.live && s1.late_callbacks == s0.late_callbacks,
-	       "adversary: the last close and munmap racing a device reset, %u rounds: all released, no late callback (live %llu -> %llu)",
+	tap_ok(!bad && lister && s1.live == s0.live &&
+	       s1.late_callbacks == s0.late_callbacks,
+	       "adversary: the last close and munmap racing a device reset and LIST, %u rounds: all released, no late callback (live %llu -> %llu, %ld LISTs)",
 	       rounds, (unsigned long long)s0.live,
-	       (unsigned long long)s1.live);
+	       (unsigned long long)s1.live, (long)lists);
 }
 
 const struct suite_case adversary_cases[] = {
