@@ -158,6 +158,34 @@ static void drs_report_remaining(struct drs_buf *b,
 		r->flags |= DMABUF_REVOKE_REPORT_INCOMPLETE;
 }
 
+/**
+ * dmabuf_revoke_exporter_priv - is @dmabuf one of mine, and what is its priv?
+ * @dmabuf: any dma-buf.
+ * @ops: the &dma_buf_ops the caller exports with (through the shim or not).
+ *
+ * Exporters that recognise their own buffers by comparing @dmabuf->ops with
+ * their ops (DRM PRIME self-import, VFIO's private interconnect to iommufd)
+ * see the shim's ops copy on managed buffers; this answers the question
+ * for both kinds. A managed buffer may be revoked: check
+ * dmabuf_revoke_is_revoked() before handing out its memory by a private
+ * path, and prefer a path that goes through the core (attach and map),
+ * which the shim checks.
+ *
+ * Return: @dmabuf->priv if @dmabuf was exported with @ops, directly or
+ * through dmabuf_revoke_export(); NULL otherwise.
+ */
+void *dmabuf_revoke_exporter_priv(const struct dma_buf *dmabuf,
+				  const struct dma_buf_ops *ops)
+{
+	if (!dmabuf || !ops)
+		return NULL;
+	if (dmabuf->ops == ops ||
+	    (drs_ops_are_ours(dmabuf->ops) && to_drs(dmabuf)->exp_ops == ops))
+		return dmabuf->priv;
+	return NULL;
+}
+EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_exporter_priv, DRS_NS);
+
 /*
  * How long a revoke may take: a deadline for user callers, whose REVOKE must
  * return within its timeout whatever other processes hold (R9), and none for

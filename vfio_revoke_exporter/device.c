@@ -419,6 +419,7 @@ static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		struct vre_fence fence;
 		struct vre_stats stats;
 		struct vre_hold hold;
+		struct vre_import imp;
 	} a;
 	size_t ksize;
 	u32 usize;
@@ -433,6 +434,7 @@ static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VRE_IOC_FENCE:
 	case VRE_IOC_STATS:
 	case VRE_IOC_HOLD:
+	case VRE_IOC_IMPORT:
 		ksize = _IOC_SIZE(cmd);
 		break;
 	default:
@@ -475,6 +477,9 @@ static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case VRE_IOC_HOLD:
 		return vre_hold(vdev, &a.hold);
+	case VRE_IOC_IMPORT:
+		ret = vre_self_import(vdev, &a.imp);
+		break;
 	case VRE_IOC_STATS:
 		if (a.stats.flags & ~VRE_STATS_GLOBAL)
 			return -EINVAL;

@@ -227,6 +227,40 @@ static const struct dma_buf_ops vre_ops[4] = {
 };
 
 /*
+ * Self-import: recognise our own dma-bufs, managed or plain, by our ops -
+ * through the shim's helper, because a managed buffer's dmabuf->ops is the
+ * shim's copy - and answer with the BAR range, never for a revoked buffer.
+ */
+int vre_self_import(struct vre_device *vdev, struct vre_import *args)
+{
+	struct dma_buf *dmabuf;
+	struct vre_buf *buf = NULL;
+	unsigned int i;
+	int ret = 0;
+
+	if (args->flags)
+		return -EINVAL;
+	dmabuf = dma_buf_get(args->fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	for (i = 0; i < ARRAY_SIZE(vre_ops) && !buf; i++)
+		buf = dmabuf_revoke_exporter_priv(dmabuf, &vre_ops[i]);
+	if (!buf) {
+		ret = -EINVAL;
+	} else if (dmabuf_revoke_is_revoked(dmabuf)) {
+		ret = -ENODEV;
+	} else {
+		args->bar = buf->bar;
+		args->offset = (u64)buf->first << PAGE_SHIFT;
+		args->length = (u64)buf->npages << PAGE_SHIFT;
+		args->same_device = buf->vdev == vdev;
+		args->managed = dmabuf_revoke_is_managed(dmabuf);
+	}
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+/*
  * Can page @pg of @buf's BAR still be reached another way: through another
  * buffer over it whose revoke has not completed (a plain export never
  * does), or through the device's own mapping of its memory? Caller holds

@@ -77,6 +77,7 @@ static inline void vre_count(struct vre_device *vdev, size_t field, s64 n)
 int vre_export(struct vre_device *vdev, struct file *dev_file,
 	       struct vre_export *args);
 int vre_bar_mmap(struct vre_device *vdev, struct vm_area_struct *vma);
+int vre_self_import(struct vre_device *vdev, struct vre_import *args);
 unsigned int vre_revoke_start_all(struct vre_device *vdev,
 				  struct list_head *todo);
 void vre_revoke_finish_all(struct list_head *todo);

@@ -70,6 +70,8 @@ int dmabuf_revoke_start(struct dma_buf *dmabuf,
 int dmabuf_revoke_finish(struct dma_buf *dmabuf, long timeout,
 			 unsigned int flags, struct dmabuf_revoke_result *result);
 bool dmabuf_revoke_is_managed(const struct dma_buf *dmabuf);
+void *dmabuf_revoke_exporter_priv(const struct dma_buf *dmabuf,
+				  const struct dma_buf_ops *ops);
 bool dmabuf_revoke_is_revoked(const struct dma_buf *dmabuf);
 
 #endif /* _LINUX_DMABUF_REVOKE_H */

@@ -6,6 +6,8 @@
  */
 #include <linux/dma-buf.h>
 
+#include <sys/ioctl.h>
+
 #include "suite.h"
 
 /* iommufd's selftest "dmabuf_revoke", without the un-revoke step. */
@@ -162,6 +164,57 @@ out:
 	pair_teardown(&p);
 }
 
+static int self_import(int dev, int fd, struct vre_import *im)
+{
+	memset(im, 0, sizeof(*im));
+	im->size = sizeof(*im);
+	im->fd = fd;
+	return ioctl(dev, VRE_IOC_IMPORT, im) ? -errno : 0;
+}
+
+/* An exporter recognises its own buffers through the shim (issue 13). */
+static void t_self_import(void)
+{
+	uint64_t bar = 4 * PAGE;
+	struct vre_import im;
+	int dev, other, a = -1, p = -1, v = -1, vg = vgem_open();
+	uint32_t h;
+
+	dev = vre_device(1, &bar);
+	other = vre_device(1, &bar);
+	if (!tap_ok(dev >= 0 && other >= 0 &&
+		    (a = vre_export(dev, 0, PAGE, 2 * PAGE, 0)) >= 0 &&
+		    (p = vre_export(dev, 0, 0, PAGE, VRE_EXPORT_PLAIN)) >= 0,
+		    "samples: self-import setup"))
+		goto out;
+	tap_ok(!self_import(dev, a, &im) && im.same_device && im.managed &&
+	       im.offset == PAGE && im.length == 2 * PAGE,
+	       "samples: the exporter recognises its own managed buffer behind the shim's ops");
+	tap_ok(!self_import(other, a, &im) && !im.same_device,
+	       "samples: another device of the same exporter recognises it too");
+	tap_ok(!self_import(dev, p, &im) && !im.managed && im.length == PAGE,
+	       "samples: and its plain buffers, as before");
+	if (vg >= 0 && (v = vgem_export(vg, PAGE, &h)) >= 0)
+		tap_ok(self_import(dev, v, &im) == -EINVAL,
+		       "samples: another exporter's dma-buf is not taken for ours");
+	drs_revoke(a, 1000, NULL, NULL, 0);
+	tap_ok(self_import(dev, a, &im) == -ENODEV,
+	       "samples: the private path refuses a revoked buffer (ENODEV)");
+out:
+	if (v >= 0)
+		close(v);
+	if (vg >= 0)
+		close(vg);
+	if (p >= 0)
+		close(p);
+	if (a >= 0)
+		close(a);
+	if (other >= 0)
+		close(other);
+	if (dev >= 0)
+		close(dev);
+}
+
 /*
  * The R11 scrub touches only memory nothing else can reach: not pages of an
  * overlapping buffer that is still live, not memory the device fd maps.
@@ -252,5 +305,6 @@ const struct suite_case samples_cases[] = {
 	{ "samples", t_close },
 	{ "samples", t_scrub },
 	{ "samples", t_scrub_scope },
+	{ "samples", t_self_import },
 	{ NULL, NULL },
 };

@@ -123,6 +123,23 @@ struct vre_hold {
 	__u32 reserved;
 };
 
+/*
+ * Self-import: is @fd a dma-buf this module exported, and of which BAR
+ * range? The private shortcut a VFIO-to-iommufd link or a DRM PRIME
+ * self-import takes; refused with ENODEV once the buffer is revoked, EINVAL
+ * for anyone else's dma-buf.
+ */
+struct vre_import {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__s32 fd;		/* in: a dma-buf fd */
+	__u32 bar;		/* out */
+	__aligned_u64 offset;	/* out */
+	__aligned_u64 length;	/* out */
+	__u32 same_device;	/* out: 1 if this device exported it */
+	__u32 managed;		/* out: 1 if exported through the shim */
+};
+
 #define VRE_IOC_MAGIC		0xDC
 #define VRE_IOC_SETUP		_IOWR(VRE_IOC_MAGIC, 0x00, struct vre_setup)
 #define VRE_IOC_EXPORT		_IOWR(VRE_IOC_MAGIC, 0x01, struct vre_export)
@@ -132,5 +149,6 @@ struct vre_hold {
 #define VRE_IOC_FENCE		_IOWR(VRE_IOC_MAGIC, 0x05, struct vre_fence)
 #define VRE_IOC_STATS		_IOWR(VRE_IOC_MAGIC, 0x06, struct vre_stats)
 #define VRE_IOC_HOLD		_IOWR(VRE_IOC_MAGIC, 0x07, struct vre_hold)
+#define VRE_IOC_IMPORT		_IOWR(VRE_IOC_MAGIC, 0x08, struct vre_import)
 
 #endif /* _UAPI_LINUX_VFIO_REVOKE_EXPORTER_H */
