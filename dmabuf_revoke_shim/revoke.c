@@ -62,6 +62,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	mutex_init(&b->alias_lock);
 	mutex_init(&b->revoke_lock);
 	init_waitqueue_head(&b->wq);
+	INIT_WORK(&b->unmapped_work, drs_unmapped_work);
 	drs_wrap_ops(b);
 
 	/*
@@ -451,6 +452,46 @@ int dmabuf_revoke_start(struct dma_buf *dmabuf,
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_start, DRS_NS);
 
+/*
+ * The revoked callback reported mappings left: tell the exporter when the
+ * last one goes (drs_unmap() queues the work). Caller: revoke_lock.
+ */
+static void drs_await_unmap(struct drs_buf *b)
+{
+	bool none;
+
+	spin_lock(&b->lock);
+	b->awaiting_unmap = true;
+	none = !b->nr_maps;
+	spin_unlock(&b->lock);
+	if (none)
+		schedule_work(&b->unmapped_work);
+}
+
+/* Nothing maps the buffer any more: complete, and say so once. */
+void drs_unmapped_now(struct drs_buf *b)
+{
+	bool go;
+
+	mutex_lock(&b->revoke_lock);
+	spin_lock(&b->lock);
+	go = b->awaiting_unmap && !b->nr_maps;
+	if (go)
+		b->awaiting_unmap = false;
+	spin_unlock(&b->lock);
+	if (go) {
+		WRITE_ONCE(b->complete, true);
+		if (b->cfg.unmapped)
+			b->cfg.unmapped(b->dmabuf, b->cfg.data);
+	}
+	mutex_unlock(&b->revoke_lock);
+}
+
+void drs_unmapped_work(struct work_struct *work)
+{
+	drs_unmapped_now(container_of(work, struct drs_buf, unmapped_work));
+}
+
 /* The waits of a revoke, in R9's order. 0, or -EINTR. */
 static int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 		      struct dmabuf_revoke_result *result)
@@ -502,11 +543,16 @@ static int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 	if (ret)
 		/* Its holder is another revoke that completes it, or release. */
 		return ret == -ETIMEDOUT ? 0 : ret;
-	WRITE_ONCE(b->complete, true);
+	/* "Complete" means nothing can reach the memory: nothing maps it. */
+	if (!(r->flags & DMABUF_REVOKE_REPORT_INCOMPLETE))
+		WRITE_ONCE(b->complete, true);
 	/* R11: once, with no shim or dma-buf lock held but ours. */
-	if (!b->cb_done && b->cfg.revoked) {
+	if (!b->cb_done) {
 		b->cb_done = true;
-		b->cfg.revoked(dmabuf, b->cfg.data, r);
+		if (b->cfg.revoked)
+			b->cfg.revoked(dmabuf, b->cfg.data, r);
+		if (r->flags & DMABUF_REVOKE_REPORT_INCOMPLETE)
+			drs_await_unmap(b);
 	}
 	mutex_unlock(&b->revoke_lock);
 	return 0;

@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 /* One per attachment of a managed buffer. */
 struct drs_attach {
@@ -100,9 +101,16 @@ struct drs_buf {
 	struct mutex alias_lock;	/* protects aliases */
 	struct list_head aliases;	/* struct drs_alias */
 
-	struct mutex revoke_lock;	/* complete and the R11 callback */
+	/*
+	 * cfg.revoked reported mappings left: the last unmap queues
+	 * unmapped_work, which runs cfg.unmapped.
+	 */
+	bool awaiting_unmap;		/* under lock */
+	struct work_struct unmapped_work;
+
+	struct mutex revoke_lock;	/* complete and the R11 callbacks */
 	bool revoked;			/* set once, under resv */
-	bool complete;			/* a revoke finished (R9 held) */
+	bool complete;			/* R9 held and nothing maps it any more */
 	bool cb_done;			/* cfg.revoked has run */
 	struct list_head node;		/* drs_buffers */
 };
@@ -152,6 +160,8 @@ int drs_alloc_dead_vmap(struct drs_buf *b, gfp_t gfp);
 
 /* revoke.c */
 void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q);
+void drs_unmapped_work(struct work_struct *work);
+void drs_unmapped_now(struct drs_buf *b);
 
 /* ioctl.c */
 int drs_chardev_init(void);

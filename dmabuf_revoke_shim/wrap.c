@@ -198,7 +198,7 @@ static void drs_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 {
 	struct drs_buf *b = to_drs(attach->dmabuf);
 	struct drs_attach *a;
-	bool wake = false;
+	bool wake = false, last;
 
 	b->exp_ops->unmap_dma_buf(attach, sgt, dir);
 
@@ -213,9 +213,13 @@ static void drs_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 	}
 	if (b->nr_maps)
 		b->nr_maps--;
+	last = b->awaiting_unmap && !b->nr_maps;
 	spin_unlock(&b->lock);
 	if (wake)
 		wake_up_all(&b->wq);
+	/* Under resv here: the exporter hears of it from a workqueue. */
+	if (last)
+		schedule_work(&b->unmapped_work);
 }
 
 static int drs_begin_cpu_access(struct dma_buf *dmabuf,
@@ -758,6 +762,9 @@ static void drs_release(struct dma_buf *dmabuf)
 		b->cfg.revoked(dmabuf, b->cfg.data, &report);
 	}
 	mutex_unlock(&b->revoke_lock);
+	/* Mappings left at the revoke are gone now, all of them. */
+	cancel_work_sync(&b->unmapped_work);
+	drs_unmapped_now(b);
 	b->exp_ops->release(dmabuf);
 
 	/*

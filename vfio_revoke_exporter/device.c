@@ -404,6 +404,7 @@ static void vre_read_stats(const struct vre_counters *c, struct vre_stats *s)
 	s->scrubbed_bytes = atomic64_read(&c->scrubbed_bytes);
 	s->vm_opens = atomic64_read(&c->vm_opens);
 	s->user_vmas = atomic64_read(&c->user_vmas);
+	s->quarantined = atomic64_read(&c->quarantined);
 }
 
 static long vre_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

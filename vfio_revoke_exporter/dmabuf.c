@@ -262,9 +262,9 @@ int vre_self_import(struct vre_device *vdev, struct vre_import *args)
 
 /*
  * Can page @pg of @buf's BAR still be reached another way: through another
- * buffer over it whose revoke has not completed (a plain export never
- * does), or through the device's own mapping of its memory? Caller holds
- * vdev->lock, under which buffers come and go.
+ * buffer over it that is not safe yet (a plain export never is), or through
+ * the device's own mapping of its memory? Caller holds vdev->lock, under
+ * which buffers come and go.
  */
 static bool vre_page_in_use(struct vre_device *vdev, struct vre_buf *buf,
 			    unsigned long pg)
@@ -277,35 +277,62 @@ static bool vre_page_in_use(struct vre_device *vdev, struct vre_buf *buf,
 		if (o == buf || o->bar != buf->bar ||
 		    pg < o->first || pg >= o->first + o->npages)
 			continue;
-		if (!READ_ONCE(o->revoke_done))
+		if (!o->safe)
 			return true;
 	}
 	return false;
 }
 
 /*
- * R11: the shim guarantees nothing can reach these pages through the buffer
- * any more, so a real device would now be reset; we scrub, so that a stale
- * path that still read them would see the scrub pattern, not the data -
- * only the pages nothing else can reach, under the device's own lock.
+ * Nothing can reach @buf's memory through it any more: a real device would
+ * now be reset; we scrub, so that a stale path would read the scrub
+ * pattern, not the data - only the pages nothing else reaches. Caller holds
+ * vdev->lock.
  */
-static void vre_revoked(struct dma_buf *dmabuf, void *data,
-			const struct dmabuf_revoke_report *report)
+static void vre_scrub(struct vre_buf *buf)
 {
-	struct vre_buf *buf = data;
 	struct vre_device *vdev = buf->vdev;
 	unsigned long i;
 
-	mutex_lock(&vdev->lock);
-	WRITE_ONCE(buf->revoke_done, true);
+	lockdep_assert_held(&vdev->lock);
+	buf->safe = true;
 	for (i = 0; i < buf->npages; i++) {
 		if (vre_page_in_use(vdev, buf, buf->first + i))
 			continue;
 		memset_page(buf->pages[i], 0, VRE_SCRUB_BYTE, PAGE_SIZE);
 		vre_add(vdev, scrubbed_bytes, PAGE_SIZE);
 	}
+}
+
+/*
+ * R11, under the device's own lock. While an importer that could not be
+ * told, or did not let go, still maps the buffer, the memory is quarantined:
+ * neither scrubbed nor reused, until vre_unmapped().
+ */
+static void vre_revoked(struct dma_buf *dmabuf, void *data,
+			const struct dmabuf_revoke_report *report)
+{
+	struct vre_buf *buf = data;
+	struct vre_device *vdev = buf->vdev;
+
+	mutex_lock(&vdev->lock);
+	WRITE_ONCE(buf->revoke_done, true);
 	vre_inc(vdev, revokes);
+	if (report->flags & DMABUF_REVOKE_REPORT_INCOMPLETE)
+		vre_inc(vdev, quarantined);
+	else
+		vre_scrub(buf);
 	mutex_unlock(&vdev->lock);
+}
+
+/* The last device mapping left at the revoke is gone: now it is safe. */
+static void vre_unmapped(struct dma_buf *dmabuf, void *data)
+{
+	struct vre_buf *buf = data;
+
+	mutex_lock(&buf->vdev->lock);
+	vre_scrub(buf);
+	mutex_unlock(&buf->vdev->lock);
 }
 
 #define VRE_EXPORT_ALL (VRE_EXPORT_STRICT | VRE_EXPORT_PLAIN | \
@@ -368,6 +395,7 @@ int vre_export(struct vre_device *vdev, struct file *dev_file,
 		cfg.flags = args->flags & VRE_EXPORT_STRICT ?
 			    DMABUF_REVOKE_EXPORT_STRICT : 0;
 		cfg.revoked = vre_revoked;
+		cfg.unmapped = vre_unmapped;
 		cfg.data = buf;
 		dmabuf = dmabuf_revoke_export(&exp_info, &cfg);
 	}

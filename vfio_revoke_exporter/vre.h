@@ -21,6 +21,7 @@ struct vre_counters {
 	atomic64_t scrubbed_bytes;
 	atomic64_t vm_opens;
 	atomic64_t user_vmas;
+	atomic64_t quarantined;
 };
 
 struct vre_bar {
@@ -59,6 +60,7 @@ struct vre_buf {
 	u32 flags;			/* VRE_EXPORT_* */
 	atomic_t hold_ms;		/* VRE_HOLD_CALLBACK */
 	bool revoke_done;		/* R11 callback ran */
+	bool safe;			/* nothing maps it: scrubbed, under lock */
 };
 
 extern struct vre_counters vre_global;

@@ -32,18 +32,26 @@
  * @flags: DMABUF_REVOKE_EXPORT_* flags.
  * @revoked: optional; called exactly once, in process context, holding
  *	only the buffer's own revoke mutex, once a revoke of the buffer has
- *	completed: no exporter callback other than teardown runs or will run,
- *	the fences have signalled and importers' mappings are gone or listed in
- *	@report. This is where an exporter frees or resets the backing memory.
- *	If every revoke wait was interrupted, it runs at release instead, just
- *	before the exporter's &dma_buf_ops.release. It must not call
- *	dmabuf_revoke() on the same buffer.
- * @data: passed to @revoked.
+ *	finished waiting: no exporter callback other than teardown runs or
+ *	will run, no user mapping is left and the fences have signalled. If
+ *	@report has %DMABUF_REVOKE_REPORT_INCOMPLETE, importers that could not
+ *	be told or did not let go still map the memory (listed in the
+ *	report): it is NOT safe to reuse yet - keep it quarantined until
+ *	@unmapped runs. Otherwise this is where an exporter frees or resets the
+ *	backing memory. If every revoke wait was interrupted, it runs at
+ *	release instead, just before the exporter's &dma_buf_ops.release. It
+ *	must not call dmabuf_revoke() on the same buffer.
+ * @unmapped: optional; called once after @revoked reported
+ *	%DMABUF_REVOKE_REPORT_INCOMPLETE, when the last device mapping of the
+ *	buffer is gone: from a workqueue, holding only the buffer's revoke
+ *	mutex, or at release at the latest. Now the memory is safe to reuse.
+ * @data: passed to @revoked and @unmapped.
  */
 struct dmabuf_revoke_config {
 	unsigned int flags;
 	void (*revoked)(struct dma_buf *dmabuf, void *data,
 			const struct dmabuf_revoke_report *report);
+	void (*unmapped)(struct dma_buf *dmabuf, void *data);
 	void *data;
 };
 

@@ -262,8 +262,11 @@ static void t_scrub(void)
 {
 	uint8_t w[256], r[256], *m = NULL;
 	int dev, buf, ioas = iit_open();
+	struct dmabuf_revoke_query q;
+	struct vre_stats st;
 	uint32_t ign, v;
 	bool zeroed;
+	double t0;
 	int ret;
 
 	buf = vre_buffer(&dev, SZ, 0);
@@ -275,18 +278,30 @@ static void t_scrub(void)
 		    "samples: data written by the device is read through the exporter's mmap"))
 		goto out;
 	vre_reset(dev);
-	tap_ok(!iit_dma(ioas, IOVA, r, sizeof(r), false) &&
-	       all_bytes(r, sizeof(r), VRE_SCRUB_BYTE),
-	       "samples: an importer that ignored the revoke reads only the scrub pattern");
+	tap_ok(!iit_dma(ioas, IOVA, r, sizeof(r), false) && !memcmp(r, w, sizeof(r)) &&
+	       !vre_stats(dev, false, &st) && st.quarantined == 1 &&
+	       st.scrubbed_bytes == 0 && !drs_query(buf, &q) &&
+	       !(q.state & DMABUF_REVOKE_STATE_COMPLETE),
+	       "samples: memory an ignoring importer still maps is quarantined - neither scrubbed nor reused - and QUERY says not complete");
 	tap_ok(touch_read(m, &r[0]) == TOUCH_SIGBUS,
 	       "samples: the exporter's mmap faults SIGBUS after reset");
 	ret = iit_vmap(ioas, buf, &v);
 	zeroed = !ret && !iit_vmap_read(ioas, v, r, sizeof(r)) &&
 		 all_bytes(r, sizeof(r), 0);
 	tap_ok(ret == -EINVAL || zeroed,
-	       "samples: a kernel vmap after reset never sees the old bytes");
+	       "samples: a kernel vmap after reset never sees the buffer's bytes");
 	if (!ret)
 		iit_vunmap(ioas, v);
+	/* The importer lets go at last: the exporter hears it and scrubs. */
+	iit_id_op(ioas, IIT_IOC_UNMAP, ign);
+	t0 = now_ms();
+	while (!vre_stats(dev, false, &st) && st.scrubbed_bytes < SZ &&
+	       now_ms() - t0 < 3000)
+		usleep(10000);
+	vre_bar_rw(dev, 0, 0, r, sizeof(r), false);
+	tap_ok(st.scrubbed_bytes == SZ && all_bytes(r, sizeof(r), VRE_SCRUB_BYTE) &&
+	       !drs_query(buf, &q) && (q.state & DMABUF_REVOKE_STATE_COMPLETE),
+	       "samples: when the last mapping goes the exporter is told, scrubs, and QUERY says complete");
 out:
 	if (m)
 		munmap(m, SZ);

@@ -122,7 +122,7 @@ struct dmabuf_revoke_revoke {
 
 /* dmabuf_revoke_query.state */
 #define DMABUF_REVOKE_STATE_REVOKED	(1U << 0) /* revoke has started */
-#define DMABUF_REVOKE_STATE_COMPLETE	(1U << 1) /* revoke finished (R9 held) */
+#define DMABUF_REVOKE_STATE_COMPLETE	(1U << 1) /* nothing can reach it: R9 held, no mapping left */
 #define DMABUF_REVOKE_STATE_STRICT	(1U << 2) /* exported in strict mode */
 
 /* Describe the managed dma-buf behind @fd. */

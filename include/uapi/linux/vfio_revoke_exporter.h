@@ -103,6 +103,7 @@ struct vre_stats {
 	__aligned_u64 scrubbed_bytes;
 	__aligned_u64 vm_opens;		/* vm_ops->open calls (split, fork) */
 	__aligned_u64 user_vmas;	/* VMAs we were told of, not closed */
+	__aligned_u64 quarantined;	/* revokes that left memory mapped */
 };
 
 /*
