@@ -50,9 +50,17 @@ static inline void drs_notify_importers(struct dma_buf *dmabuf)
 	dma_buf_invalidate_mappings(dmabuf);
 }
 
+/*
+ * R13: what strict mode admits is what upstream calls revocable - the core's
+ * own answer where it has one (v7.1), the same definition before.
+ */
 static inline bool drs_attach_can_notify(const struct dma_buf_attachment *a)
 {
+#ifdef DMABUF_REVOKE_HAVE_ATTACH_REVOCABLE
+	return dma_buf_attach_revocable((struct dma_buf_attachment *)a);
+#else
 	return a->importer_ops && a->importer_ops->invalidate_mappings;
+#endif
 }
 #else
 #define DRS_ATTACH_OPS_NOTIFY		move_notify
@@ -61,6 +69,12 @@ static inline void drs_notify_importers(struct dma_buf *dmabuf)
 	dma_buf_move_notify(dmabuf);
 }
 
+/*
+ * Before v7.1: the same definition as dma_buf_attach_revocable() - a dynamic
+ * importer with an invalidation callback, which dma_buf_dynamic_attach()
+ * makes mandatory for dynamic importers there; pinned importers with one
+ * (iommufd, RDMA's pinned-revocable umem) drop their mapping when told.
+ */
 static inline bool drs_attach_can_notify(const struct dma_buf_attachment *a)
 {
 	return a->importer_ops && a->importer_ops->move_notify;

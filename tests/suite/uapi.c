@@ -6,18 +6,33 @@
 
 #include "suite.h"
 
+/* R13: strict mode admits exactly what upstream's dma_buf_attach_revocable() does. */
 static void t_r13_strict(void)
 {
+	static const struct {
+		unsigned int flags;
+		const char *kind;
+		unsigned int state;	/* after the revoke */
+	} admitted[] = {
+		{ 0, "pinned importer that accepts a permanent revoke (iommufd)",
+		  IIT_STATE_REVOKED },
+		{ IIT_MAP_NO_PIN, "dynamic importer without a pin", IIT_STATE_REVOKED },
+		{ IIT_MAP_KEEP_ALIVE, "dynamic importer that re-maps",
+		  IIT_STATE_INVALIDATED },
+		{ IIT_MAP_IGNORE, "dynamic importer that ignores the callback",
+		  IIT_STATE_IGNORED },
+	};
+	struct dmabuf_revoke_report r;
+	struct iit_query q;
+	uint32_t id[4], h;
 	int dev, buf, ioas = iit_open(), vgem;
-	uint32_t id, h;
+	unsigned int i;
 
 	buf = vre_buffer(&dev, SZ, VRE_EXPORT_STRICT);
 	if (!tap_ok(buf >= 0 && ioas >= 0, "R13 strict export"))
 		goto out;
-	tap_ok(iit_map(ioas, buf, IOVA, IIT_MAP_STATIC, &id) == -EOPNOTSUPP,
+	tap_ok(iit_map(ioas, buf, IOVA, IIT_MAP_STATIC, &id[0]) == -EOPNOTSUPP,
 	       "R13 strict mode refuses a static importer with EOPNOTSUPP");
-	tap_ok(!iit_map(ioas, buf, IOVA, 0, &id),
-	       "R13 strict mode accepts a dynamic importer");
 	vgem = vgem_open();
 	if (vgem < 0) {
 		tap_skip("no vgem", "R13 strict mode refuses vgem's PRIME import");
@@ -26,6 +41,19 @@ static void t_r13_strict(void)
 		       "R13 strict mode refuses vgem's PRIME import with EOPNOTSUPP");
 		close(vgem);
 	}
+	/* Every importer with an invalidation callback is revocable. */
+	for (i = 0; i < 4; i++)
+		tap_ok(!iit_map(ioas, buf, IOVA * (i + 1), admitted[i].flags, &id[i]),
+		       "R13 strict mode admits a %s", admitted[i].kind);
+	drs_revoke(buf, 300, &r, NULL, 0);
+	for (i = 0; i < 4; i++)
+		tap_ok(!iit_query(ioas, id[i], &q) && q.invalidations == 1 &&
+		       q.state == admitted[i].state &&
+		       (i == 3 || !q.pinned),
+		       "R13 the revoke told the %s once, and it let go as it should (state %u, pinned %u)",
+		       admitted[i].kind, q.state, q.pinned);
+	tap_ok(r.notified == 4 && r.static_attachments == 0,
+	       "R13 all four were notified (%u), none is static", r.notified);
 out:
 	if (ioas >= 0)
 		close(ioas);
