@@ -76,13 +76,26 @@ static inline void vre_count(struct vre_device *vdev, size_t field, s64 n)
 	vre_count(vdev, offsetof(struct vre_counters, field), n)
 #define vre_inc(vdev, field)	vre_add(vdev, field, 1)
 
+/*
+ * memory.c: the device, its BARs and the mappings of its memory. It calls
+ * nothing in the other files.
+ */
+struct vre_device *vre_device_new(void);
+void vre_device_put(struct vre_device *vdev);
+int vre_setup(struct vre_device *vdev, struct vre_setup *args);
+int vre_bar_rw(struct vre_device *vdev, struct vre_bar_rw *args);
+int vre_bar_mmap(struct vre_device *vdev, struct vm_area_struct *vma);
+int vre_dev_mmap(struct file *file, struct vm_area_struct *vma);
+void vre_zap_device(struct vre_device *vdev);
+
+/* dmabuf.c: the exported buffers; calls into memory.c only. */
 int vre_export(struct vre_device *vdev, struct file *dev_file,
 	       struct vre_export *args);
-int vre_bar_mmap(struct vre_device *vdev, struct vm_area_struct *vma);
 int vre_self_import(struct vre_device *vdev, struct vre_import *args);
 unsigned int vre_revoke_start_all(struct vre_device *vdev,
 				  struct list_head *todo);
 void vre_revoke_finish_all(struct list_head *todo);
-void vre_device_put(struct vre_device *vdev);
+
+/* device.c: the uAPI - ioctls, open and close - on top of both. */
 
 #endif /* _VRE_H */
