@@ -23,7 +23,7 @@ static void t_r13_strict(void)
 		  IIT_STATE_IGNORED },
 	};
 	struct dmabuf_revoke_report r;
-	struct iit_query q;
+	struct iit_query q = { 0 };
 	uint32_t id[4], h;
 	int dev, buf, ioas = iit_open(), vgem;
 	unsigned int i;
@@ -46,12 +46,15 @@ static void t_r13_strict(void)
 		tap_ok(!iit_map(ioas, buf, IOVA * (i + 1), admitted[i].flags, &id[i]),
 		       "R13 strict mode admits a %s", admitted[i].kind);
 	drs_revoke(buf, 300, &r, NULL, 0);
-	for (i = 0; i < 4; i++)
-		tap_ok(!iit_query(ioas, id[i], &q) && q.invalidations == 1 &&
+	for (i = 0; i < 4; i++) {
+		bool got = !iit_query(ioas, id[i], &q);
+
+		tap_ok(got && q.invalidations == 1 &&
 		       q.state == admitted[i].state &&
 		       (i == 3 || !q.pinned),
 		       "R13 the revoke told the %s once, and it let go as it should (state %u, pinned %u)",
 		       admitted[i].kind, q.state, q.pinned);
+	}
 	tap_ok(r.notified == 4 && r.static_attachments == 0,
 	       "R13 all four were notified (%u), none is static", r.notified);
 out:
