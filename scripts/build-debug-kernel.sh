@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # build-debug-kernel.sh [ENV_OUT]
 #
-# Build the debug kernel of the "debug" lane (KASAN, lockdep, kmemleak,
-# fault injection, DMABUF_MOVE_NOTIFY; scripts/debug-kernel.config) from
-# Debian's linux-source-6.12 package, once, and cache it:
+# Build a debug kernel from Debian's linux-source-6.12 package, once, and
+# cache it. The config fragment says which: scripts/debug-kernel.config
+# (lane "debug": KASAN, lockdep, kmemleak, fault injection,
+# DMABUF_MOVE_NOTIFY) by default, scripts/kcsan-kernel.config for the
+# "kcsan" lane (KCSAN excludes KASAN, so it is a kernel of its own):
 #
 #   $CACHE_DIR/debug-kernel/src/SRCVER/linux-source-X.Y/   unpacked source
 #   $CACHE_DIR/debug-kernel/SRCVER-HASH/
@@ -15,7 +17,12 @@
 #                boot/System.map-KVER, lib/modules/KVER/ (modules_install)
 #       build.log, kver (written last: the build is complete)
 # HASH covers the config fragment, the recipe below and the compiler, so
-# changing any of them builds anew in a new directory.
+# changing any of them builds anew in a new directory, and two fragments
+# never share one. Both lanes share the unpacked source. A fragment must set
+# CONFIG_LOCALVERSION, and each its own ("-drdebug", "-drkcsan"): KVER is
+# what keeps the kernels apart everywhere after this script (DKMS trees,
+# lib/modules/KVER); it also tells whose build a cached directory is, so
+# pruning old builds of one lane never removes another lane's.
 #
 # Prints the kernel's variables (KVER KROOT KDIR VMLINUZ KMODDIR) as shell
 # assignments to ENV_OUT, or to stdout without it. Progress goes to stderr.
@@ -37,6 +44,14 @@ suite=${DEBUG_KERNEL_SUITE:-bookworm-security}
 fragment=${DEBUG_KERNEL_CONFIG:-$SCRIPTS_DIR/debug-kernel.config}
 jobs=${DEBUG_KERNEL_JOBS:-$(nproc)}
 [[ -f $fragment ]] || die "no config fragment $fragment"
+# The lane's name for messages (debug-kernel.config -> debug).
+lane=${fragment##*/}
+lane=${lane%.config}
+lane=${lane%-kernel}
+# The release suffix the fragment promises (LOCALVERSION_AUTO is off).
+localver=$(sed -n 's/^CONFIG_LOCALVERSION="\(.*\)"$/\1/p' "$fragment")
+[[ -n $localver ]] ||
+	die "$fragment sets no CONFIG_LOCALVERSION: each kernel needs its own release suffix"
 
 # What building needs besides the harness's HOST_PKGS: kconfig (bison,
 # flex), objtool (libelf-dev), timeconst (bc), sign-file (libssl-dev), and
@@ -57,7 +72,7 @@ if [[ -z $src_ver ]]; then
 	fi
 	[[ -n $src_ver ]] || die "$src_pkg has no version in $suite"
 fi
-say "debug kernel: $src_pkg $src_ver"
+say "$lane kernel: $src_pkg $src_ver"
 
 base="$CACHE_DIR/debug-kernel"
 deb_dir="$CACHE_DIR/debs"
@@ -151,7 +166,7 @@ check_config() {
 
 if [[ -f $dir/kver && -f $root/boot/vmlinuz-$(<"$dir/kver") ]]; then
 	kver=$(<"$dir/kver")
-	say "debug kernel $kver: cached at $dir"
+	say "$lane kernel $kver: cached at $dir"
 	write_env "$kver"
 	exit 0
 fi
@@ -174,7 +189,7 @@ else
 	} >"$dir/config.log" 2>&1 || {
 		cat "$dir/config.log" >&2
 		rm -rf "$build"
-		die "configuring the debug kernel failed"
+		die "configuring the $lane kernel failed"
 	}
 	# A fragment that does not hold is fixed by editing it, which changes
 	# the key: this directory would only be litter.
@@ -190,13 +205,13 @@ say "building with $jobs jobs (log: $dir/build.log)"
 t1=$(now)
 if ! kmake -j"$jobs" all >"$dir/build.log" 2>&1; then
 	tail -n 60 "$dir/build.log" >&2
-	die "building the debug kernel failed (log: $dir/build.log)"
+	die "building the $lane kernel failed (log: $dir/build.log)"
 fi
 build_s=$(since "$t1")
 # The release string is final only after the build ran syncconfig
 # (`make kernelrelease` before it lacks CONFIG_LOCALVERSION).
 kver=$(<"$build/include/config/kernel.release")
-[[ $kver == *-drdebug* ]] || say "warning: kernel release $kver has no -drdebug suffix"
+[[ $kver == *"$localver" ]] || die "kernel release $kver does not end in $localver (CONFIG_LOCALVERSION)"
 
 # DKMS signs modules with KDIR/scripts/sign-file as on the stock kernels
 # (dkms-build.sh points it there). The kernel builds that tool only with
@@ -219,20 +234,24 @@ cp "$build/System.map" "$root/boot/System.map-$kver"
 ln -sfn "$build" "$root/lib/modules/$kver/build"
 depmod -b "$root" "$kver"
 printf '%s\n' "$kver" >"$dir/kver"
-say "debug kernel $kver built in ${build_s}s (configure + build + stage $(since "$t0")s)"
+say "$lane kernel $kver built in ${build_s}s (configure + build + stage $(since "$t0")s)"
 say "  vmlinuz $(du -h "$root/boot/vmlinuz-$kver" | cut -f1), modules: $(find "$root/lib/modules/$kver" -name '*.ko*' | sed 's|.*/||' | sort | tr '\n' ' ')"
 # Each config change builds anew (~300 MB per build dir): keep the newest
-# few builds, never one that another run holds locked.
+# few builds of this lane (a kver with this lane's suffix), never one that
+# another run holds locked.
 keep=3
+builds=()
 # shellcheck disable=SC2012 # our own directory names, newest first
-mapfile -t builds < <(ls -1dt "$base"/*/kver 2>/dev/null | sed 's|/kver$||')
+while IFS= read -r k; do
+	if [[ $(<"$k") == *"$localver" ]]; then builds+=("${k%/kver}"); fi
+done < <(ls -1dt "$base"/*/kver 2>/dev/null)
 for old in "${builds[@]:keep}"; do
 	[[ $old != "$dir" ]] || continue
 	# Delete while holding its lock, so no other run starts using it.
 	(
 		exec {l}>"$old/lock"
 		flock -n "$l" || exit 0
-		say "pruning old debug-kernel build $old"
+		say "pruning old $lane-kernel build $old"
 		rm -rf "$old"
 	)
 done
