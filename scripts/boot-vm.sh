@@ -42,7 +42,10 @@ qemu=(
 	-kernel "$VMLINUZ" -initrd "$initrd"
 	# panic=-1: a panicking guest reboots, i.e. QEMU exits at once instead
 	# of sitting out the timeout.
-	-append "console=ttyS0 loglevel=3 panic=-1 drtest.mode=$mode $guest_env ${KCMDLINE_EXTRA:-}"
+	# The kernel's own arguments before GUEST_ENV's: the guest exports
+	# drtest.env.* in order, so a profile's default (kcsan: STRESS_OPS)
+	# gives way to the caller's.
+	-append "console=ttyS0 loglevel=3 panic=-1 drtest.mode=$mode ${KCMDLINE_EXTRA:-} $guest_env"
 )
 
 : >"$log"
