@@ -9,6 +9,11 @@
 #   - "not ok - ..." when the suite's exit marker is missing, its exit
 #     status is non-zero, or fewer/more results came than its plan(s) said;
 #   - "ok|not ok - dmesg has no kernel splat", the offending lines shown;
+#   - on a KCSAN kernel (kcsan), "ok|not ok - KCSAN reports no data race
+#     involving our modules", those reports shown, and the count and titles
+#     of the other (core-kernel) KCSAN reports as "# " diagnostics
+#     (OUTDIR/kcsan.txt has them all), and KCSAN's own counters after the
+#     suite as a "# " line;
 #   - on a kernel with kmemleak (debug), "ok|not ok - kmemleak reports no
 #     leak after the suite", the report shown (OUTDIR/kmemleak.txt).
 # MODE demo (or bench): the guest ran demo.sh (bench.sh), which prints a
@@ -85,8 +90,58 @@ else
 	scan=$console
 	what="no kernel splat on the console (guest gave no dmesg dump)"
 fi
+
+# KCSAN. Every report is one block, "BUG: KCSAN: <kind> in f / g" up to the
+# "=====" line that closes it, so splat.re's "BUG:" catches each one; but a
+# KCSAN kernel reports races everywhere in the kernel, most of them in code
+# that is not ours (and strict mode, which kcsan-kernel.config uses, finds
+# more of them). Those must not fail our run, and must not be dropped
+# unseen either. So the blocks are cut out of the splat scan and judged
+# here: a report is ours when one of its stack traces has a frame in one
+# of our modules, which %pS prints as "func+0x1/0x2 [module]" (for a race
+# inside the core kernel that our module's call led to, too); ours fail the
+# run, the others are counted and their titles shown as TAP diagnostics.
+# Matched by module name, not symbol prefixes: the module names are fixed
+# by the build, symbols come and go. On a kernel without KCSAN nothing
+# matches and the splat scan below sees the whole log, as before.
+our_mods='dmabuf_revoke_shim|vfio_revoke_exporter|iommufd_importer_test'
+kcsan_txt="$outdir/kcsan.txt"
+scan_rest="$outdir/splat-scan.txt"
+awk -v mods="$our_mods" -v all="$kcsan_txt" -v rest="$scan_rest" '
+	function flush() {
+		if (!n) return
+		print (mine ? "ours" : "other") "\t" title >meta
+		print "@@KCSAN-REPORT " (mine ? "ours" : "other") "@@" >all
+		for (i = 0; i < n; i++) print blk[i] >all
+		n = 0; mine = 0
+	}
+	BEGIN {
+		ours = "\\[(" mods ")\\]"
+		meta = all ".idx"; printf "" >meta; printf "" >all; printf "" >rest
+	}
+	/BUG: KCSAN: / {
+		flush()
+		title = $0; sub(/^.*BUG: KCSAN: /, "", title)
+		blk[n++] = $0; mine = 0; inblk = 1; next
+	}
+	inblk {
+		blk[n++] = $0
+		if ($0 ~ ours) mine = 1
+		# The closing rule; a block without one (log cut short) ends at EOF.
+		if ($0 ~ /==========================/) { flush(); inblk = 0 }
+		next
+	}
+	{ print >rest }
+	END { flush() }
+' "$scan"
+kcsan_kernel=0
+if grep -qE 'kcsan: (enabled early|strict mode configured|non-strict mode configured)' "$scan" ||
+	[[ -s $kcsan_txt.idx ]]; then
+	kcsan_kernel=1
+fi
+
 # grep's exit status 1 (no match) is the good case, not an error.
-hits=$(grep -E -- "$splat_re" "$scan" || true)
+hits=$(grep -E -- "$splat_re" "$scan_rest" || true)
 if [[ -n $ignore_re && -n $hits ]]; then
 	hits=$(grep -Ev -- "$ignore_re" <<<"$hits" || true)
 fi
@@ -97,6 +152,37 @@ if [[ -n $hits ]]; then
 else
 	echo "[$label] ok - $what"
 fi
+
+if ((kcsan_kernel)); then
+	what="KCSAN reports no data race involving our modules"
+	nours=$(grep -c '^ours' "$kcsan_txt.idx" || true)
+	nother=$(grep -c '^other' "$kcsan_txt.idx" || true)
+	if ((nours > 0)); then
+		echo "[$label] not ok - $what ($nours reports; all in $kcsan_txt)"
+		# Whole reports (both stacks say where), the first few.
+		awk '/^@@KCSAN-REPORT / { on = ($2 == "ours@@"); if (on) k++; next }
+			on && k <= 4' "$kcsan_txt" | sed -n '1,160s/^/      /p'
+	else
+		echo "[$label] ok - $what"
+	fi
+	if ((nother > 0)); then
+		echo "# [$label] KCSAN: $nother data-race reports outside our modules (core kernel; shown, not failing; all in $kcsan_txt):"
+		# Titles with how often each came (one per race per
+		# KCSAN_REPORT_ONCE_IN_MS), most frequent first.
+		awk -F '\t' '$1 == "other" { print $2 }' "$kcsan_txt.idx" | sort | uniq -c |
+			sort -rn | sed -n '1,30s/^ *\([0-9]*\) \(.*\)/#   BUG: KCSAN: \2 (x\1)/p'
+	fi
+fi
+rm -f "$kcsan_txt.idx" "$scan_rest"
+# KCSAN's counters (scripts/guest/init): proof it was watching at all, and
+# data_races also counts the races rate-limiting kept out of the log.
+if grep -q '^@@KCSAN-STATS-BEGIN@@' "$console"; then
+	stats=$(awk '/^@@KCSAN-STATS-BEGIN@@/ { on = 1; next } /^@@KCSAN-STATS-END@@/ { on = 0 }
+		on && /^(enabled|setup_watchpoints|data_races|assert_failures|races_unknown_origin|no_capacity): / {
+			printf "%s%s %s", sep, $1, $2; sep = ", " }' "$console" | tr -d ':')
+	echo "# [$label] KCSAN counters after the suite: ${stats:-none (reading them failed)}"
+fi
+if [[ ! -s $kcsan_txt ]]; then rm -f "$kcsan_txt"; fi
 
 # kmemleak: the guest's report after the suite (scripts/guest/init), only
 # on kernels that have kmemleak. Its reports go to debugfs, not to dmesg.
