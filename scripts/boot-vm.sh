@@ -16,8 +16,14 @@
 set -euo pipefail
 # GUEST_ENV="NAME=VALUE ..." reaches the suite's environment (seeds, sizes),
 # as drtest.env.NAME=VALUE kernel arguments that the guest init exports.
+# A word without "=" would be dropped by the guest without a word: refuse it
+# (several suite groups: SUITE_GROUPS=contract,adversary).
 guest_env=
 for kv in ${GUEST_ENV:-}; do
+	if [[ $kv != [A-Za-z_]*=* ]]; then
+		echo "boot-vm.sh: GUEST_ENV word '$kv' is not NAME=VALUE (values cannot hold spaces; separate suite groups with commas)" >&2
+		exit 2
+	fi
 	guest_env+=" drtest.env.$kv"
 done
 # shellcheck source=scripts/lib/common.sh

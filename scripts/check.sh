@@ -26,7 +26,8 @@
 #      (default "vgem"), SPLAT_IGNORE, KVER_<profile> pins (e.g. KVER_6_1),
 #      DMABUF_REVOKE_CACHE (default ~/.cache/dmabuf-revoke), RUN_DIR,
 #      GUEST_ENV ("NAME=VALUE ..." for the suite: STRESS_SEED, STRESS_OPS,
-#      FUZZ_SEED, FUZZ_CALLS, SUITE_GROUPS - e.g. "SUITE_GROUPS=adversary").
+#      FUZZ_SEED, FUZZ_CALLS, SUITE_GROUPS - e.g. "SUITE_GROUPS=adversary";
+#      several groups: "SUITE_GROUPS=contract,adversary", no spaces).
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -53,6 +54,12 @@ if ((${#kernels[@]} == 0)); then
 		read -r -a kernels <<<"${KERNELS:-6.1}"
 	fi
 fi
+
+# GUEST_ENV words become kernel arguments (boot-vm.sh): NAME=VALUE each.
+for kv in ${GUEST_ENV:-}; do
+	[[ $kv == [A-Za-z_]*=* ]] ||
+		die "GUEST_ENV word '$kv' is not NAME=VALUE (values cannot hold spaces; separate suite groups with commas)"
+done
 
 ensure_pkgs "${HOST_PKGS[@]}"
 

@@ -38,9 +38,11 @@ else
 fi
 export FUZZ_CALLS=${FUZZ_CALLS:-100000}
 
-# SUITE_GROUPS (GUEST_ENV) runs only those groups, e.g. "adversary".
+# SUITE_GROUPS (GUEST_ENV) runs only those groups, e.g. "adversary", or
+# "contract,adversary": a kernel argument has no spaces, so commas separate
+# them (spaces still work for a caller that sets the environment itself).
 # shellcheck disable=SC2086 # a list of group names
-"$BIN/revoke_suite" ${SUITE_GROUPS:-}
+"$BIN/revoke_suite" $(echo "${SUITE_GROUPS:-}" | tr ',' ' ')
 tap $? "suite: revoke_suite exited 0"
 
 # On a kmemleak kernel, scan while our modules are still loaded, so a leak
