@@ -29,16 +29,16 @@
 # callbacks (drs_enter) is kept, so only the refusal goes.
 #
 # Env: KERNELS (default 6.1; one kernel profile), MUTATE_GROUPS (suite
-#      groups, default "contract adversary"), MUTATE_LOCK (default
-#      /tmp/dmabuf-vm.lock: every VM run holds it, so runs of others
-#      interleave), MUTATE_DIR (scratch, default a new dir under $TMPDIR;
+#      groups, comma-separated, default "contract,adversary"),
+#      MUTATE_LOCK (default /tmp/dmabuf-vm.lock: every VM run holds it, so
+#      runs of others interleave), MUTATE_DIR (scratch, default a new dir under $TMPDIR;
 #      must be outside any git work tree), VM_TIMEOUT (s, default 600).
 # Exit: 0 every mutation caught, 1 one survived, 2 an error.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KERNEL=${KERNELS:-6.1}
-GROUPS_=${MUTATE_GROUPS:-contract adversary}
+GROUPS_=${MUTATE_GROUPS:-contract,adversary}
 LOCK=${MUTATE_LOCK:-/tmp/dmabuf-vm.lock}
 export VM_TIMEOUT=${VM_TIMEOUT:-600}
 
@@ -139,6 +139,8 @@ for p in "${picked[@]}"; do
 	}
 done
 [[ $KERNEL != *" "* ]] || { echo "mutate.sh: one kernel at a time (KERNELS=$KERNEL)" >&2; exit 2; }
+# A kernel argument carries the groups to the guest: no spaces.
+[[ $GROUPS_ != *" "* ]] || { echo "mutate.sh: MUTATE_GROUPS are comma-separated ($GROUPS_)" >&2; exit 2; }
 
 # ---- scratch tree ------------------------------------------------------
 work=${MUTATE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/dmabuf-mutate.XXXXXX")}
@@ -172,6 +174,10 @@ run_check() {
 	KERNELS=$KERNEL GUEST_ENV="SUITE_GROUPS=$GROUPS_" RUN_DIR="$dir.run" \
 		flock "$LOCK" make -C "$dir" check >"$log" 2>&1
 }
+# summary LOG: the run's closing "N passed, N failed" line.
+summary() {
+	grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 || true
+}
 # failures LOG: the failing result lines of a run, first few.
 failures() {
 	grep -E '^\[[^]]*\] not ok' "$1" | head -n "${2:-3}" | sed 's/^/    /' || true
@@ -193,7 +199,7 @@ if ((baseline)); then
 		failures "$work/baseline.log" 10
 		exit 2
 	fi
-	echo "ok        baseline: $(tail -n 1 "$work/baseline.log")"
+	echo "ok        baseline: $(summary "$work/baseline.log")"
 fi
 
 caught=0 survived=0 errors=0
@@ -230,12 +236,12 @@ for p in "${picked[@]}"; do
 	elif ((rc != 0)); then
 		verdict=caught
 		caught=$((caught + 1))
-		echo "caught    $p: ${whats[i]} (${secs}s)"
+		echo "caught    $p: ${whats[i]} (${secs}s; $(summary "$log"))"
 		failures "$log"
 	else
 		verdict=SURVIVED
 		survived=$((survived + 1))
-		echo "SURVIVED  $p: ${whats[i]} (${secs}s; $(tail -n 1 "$log"))"
+		echo "SURVIVED  $p: ${whats[i]} (${secs}s; $(summary "$log"))"
 	fi
 	lines+=("$(printf '%-9s %s' "$verdict" "$p")")
 done
