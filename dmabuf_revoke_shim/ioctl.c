@@ -35,13 +35,17 @@ static_assert(sizeof(struct dmabuf_revoke_query) >=
 	      DMABUF_REVOKE_QUERY_SIZE_VER0);
 static_assert(sizeof(struct dmabuf_revoke_list) >=
 	      DMABUF_REVOKE_LIST_SIZE_VER0);
+static_assert(sizeof(struct dmabuf_revoke_report) >=
+	      DMABUF_REVOKE_REPORT_SIZE_VER0);
+static_assert(sizeof(struct dmabuf_revoke_batch) >=
+	      DMABUF_REVOKE_BATCH_SIZE_VER0);
 
 /*
  * Read a size-prefixed argument struct: at least @minsz bytes; bytes past
  * @ksize must be zero (copy_struct_from_user() answers -E2BIG otherwise).
  */
-static int drs_copy_in(void *karg, size_t ksize, size_t minsz,
-		       void __user *uarg, u32 *usize)
+int drs_copy_in(void *karg, size_t ksize, size_t minsz, void __user *uarg,
+		u32 *usize)
 {
 	if (get_user(*usize, (u32 __user *)uarg))
 		return -EFAULT;
@@ -52,8 +56,7 @@ static int drs_copy_in(void *karg, size_t ksize, size_t minsz,
 	return copy_struct_from_user(karg, ksize, uarg, *usize);
 }
 
-static int drs_copy_out(void __user *uarg, const void *karg, size_t ksize,
-			u32 usize)
+int drs_copy_out(void __user *uarg, const void *karg, size_t ksize, u32 usize)
 {
 	return copy_to_user(uarg, karg, min_t(size_t, ksize, usize)) ?
 	       -EFAULT : 0;
@@ -64,8 +67,8 @@ static int drs_copy_out(void __user *uarg, const void *karg, size_t ksize,
  * bytes apart. The arrays carry no element size, so their stride is the
  * element's first released size: a later, larger element is cut to it.
  */
-static int drs_copy_array(u64 uptr, const void *karr, size_t ksize,
-			  size_t ustride, u32 n)
+int drs_copy_array(u64 uptr, const void *karr, size_t ksize, size_t ustride,
+		   u32 n)
 {
 	void __user *u = u64_to_user_ptr(uptr);
 	u32 i;
@@ -97,14 +100,14 @@ static int drs_ioc_version(void __user *uarg)
 	v.features = DMABUF_REVOKE_FEAT_REVOKE | DMABUF_REVOKE_FEAT_QUERY |
 		     DMABUF_REVOKE_FEAT_ENTRIES | DMABUF_REVOKE_FEAT_STRICT |
 		     DMABUF_REVOKE_FEAT_LIST | DMABUF_REVOKE_FEAT_MMAP_NOPIN |
-		     DMABUF_REVOKE_FEAT_BOUNDED |
+		     DMABUF_REVOKE_FEAT_BOUNDED | DMABUF_REVOKE_FEAT_BATCH |
 		     (DRS_VMAP_CAN_FAIL ? DMABUF_REVOKE_FEAT_VMAP_FAILS |
 					  DMABUF_REVOKE_FEAT_VMAP_SEALED : 0);
 	return drs_copy_out(uarg, &v, sizeof(v), usize);
 }
 
 /* fd -> managed dma-buf, with a reference. */
-static struct dma_buf *drs_get_managed(int fd)
+struct dma_buf *drs_get_managed(int fd)
 {
 	struct dma_buf *dmabuf;
 
@@ -269,6 +272,8 @@ static long drs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return drs_ioc_query(uarg);
 	case _IOC_NR(DMABUF_REVOKE_IOC_LIST):
 		return drs_ioc_list(uarg);
+	case _IOC_NR(DMABUF_REVOKE_IOC_REVOKE_BATCH):
+		return drs_ioc_revoke_batch(uarg);
 	default:
 		return -ENOTTY;
 	}

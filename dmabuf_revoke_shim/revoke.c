@@ -187,18 +187,6 @@ void *dmabuf_revoke_exporter_priv(const struct dma_buf *dmabuf,
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_exporter_priv, DRS_NS);
 
-/*
- * How long a revoke may take: a deadline for user callers, whose REVOKE must
- * return within its timeout whatever other processes hold (R9), and none for
- * kernel callers that asked to wait for ever.
- */
-struct drs_budget {
-	unsigned long deadline;
-	bool forever;
-	bool intr;		/* signals end the waits */
-	bool bounded_locks;	/* poll locks too (user callers) */
-};
-
 static long drs_left(const struct drs_budget *w)
 {
 	long left;
@@ -246,7 +234,7 @@ static int drs_lock_revoke(struct drs_buf *b, const struct drs_budget *w)
 	return 0;
 }
 
-static int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w)
+int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w)
 {
 	int ret;
 
@@ -395,8 +383,7 @@ static int drs_wait_for(struct drs_buf *b, const struct drs_budget *w,
 	return done(b);
 }
 
-static void drs_budget_init(struct drs_budget *w, long timeout,
-			    unsigned int flags)
+void drs_budget_init(struct drs_budget *w, long timeout, unsigned int flags)
 {
 	w->intr = flags & DMABUF_REVOKE_INTERRUPTIBLE;
 	w->bounded_locks = w->intr;
@@ -447,7 +434,7 @@ int dmabuf_revoke_start(struct dma_buf *dmabuf,
 		result->report.flags |= DMABUF_REVOKE_REPORT_ALREADY;
 	else
 		drs_flip(b, &result->report);
-	atomic_inc(&b->finishers);
+	drs_finisher_get(b);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_start, DRS_NS);
@@ -493,8 +480,8 @@ void drs_unmapped_work(struct work_struct *work)
 }
 
 /* The waits of a revoke, in R9's order. 0, or -EINTR. */
-static int drs_finish(struct drs_buf *b, const struct drs_budget *w,
-		      struct dmabuf_revoke_result *result)
+int drs_finish(struct drs_buf *b, const struct drs_budget *w,
+	       struct dmabuf_revoke_result *result)
 {
 	struct dmabuf_revoke_report *r = &result->report;
 	struct dma_buf *dmabuf = b->dmabuf;
@@ -601,8 +588,7 @@ int dmabuf_revoke_finish(struct dma_buf *dmabuf, long timeout,
 	ret = drs_finish(b, &w, result);
 	trace_dmabuf_revoke_end(b->ino, ret, &result->report);
 	/* Last: a release waiting for us may free the buffer. */
-	if (atomic_dec_and_test(&b->finishers))
-		wake_up_all(&b->wq);
+	drs_finisher_put(b);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_finish, DRS_NS);
@@ -662,8 +648,7 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 	/* The deadline runs on from the lock acquisition. */
 	ret = drs_finish(b, &w, result);
 	trace_dmabuf_revoke_end(b->ino, ret, &result->report);
-	if (atomic_dec_and_test(&b->finishers))
-		wake_up_all(&b->wq);
+	drs_finisher_put(b);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke, DRS_NS);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* dmabuf_revoke_shim internals shared by wrap.c, revoke.c and ioctl.c. */
+/* dmabuf_revoke_shim internals shared by its files. */
 #ifndef _DMABUF_REVOKE_SHIM_H
 #define _DMABUF_REVOKE_SHIM_H
 
@@ -47,6 +47,7 @@ struct drs_alias {
 };
 
 struct drs_vm_ops;
+struct dma_resv;
 
 /*
  * Per managed buffer. dmabuf->ops points at @ops, so container_of() finds us
@@ -152,6 +153,34 @@ static inline void drs_leave(struct drs_buf *b)
 		wake_up_all(&b->wq);
 }
 
+/*
+ * Keep @b from being freed: drs_release() waits until every such reference
+ * is put. Taken by dmabuf_revoke_start() until the finish, and by a batch
+ * while it holds a buffer it found on drs_buffers (batch.c).
+ */
+static inline void drs_finisher_get(struct drs_buf *b)
+{
+	atomic_inc(&b->finishers);
+}
+
+static inline void drs_finisher_put(struct drs_buf *b)
+{
+	if (atomic_dec_and_test(&b->finishers))
+		wake_up_all(&b->wq);
+}
+
+/*
+ * How long a revoke may take: a deadline for user callers, whose REVOKE must
+ * return within its timeout whatever other processes hold (R9), and none for
+ * kernel callers that asked to wait for ever.
+ */
+struct drs_budget {
+	unsigned long deadline;
+	bool forever;
+	bool intr;		/* signals end the waits */
+	bool bounded_locks;	/* poll locks too (user callers) */
+};
+
 /* wrap.c */
 void drs_wrap_ops(struct drs_buf *b);
 bool drs_ops_are_ours(const struct dma_buf_ops *ops);
@@ -162,8 +191,22 @@ int drs_alloc_dead_vmap(struct drs_buf *b, gfp_t gfp);
 void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q);
 void drs_unmapped_work(struct work_struct *work);
 void drs_unmapped_now(struct drs_buf *b);
+void drs_budget_init(struct drs_budget *w, long timeout, unsigned int flags);
+int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w);
+int drs_finish(struct drs_buf *b, const struct drs_budget *w,
+	       struct dmabuf_revoke_result *result);
+
+/* batch.c */
+int drs_ioc_revoke_batch(void __user *uarg);
 
 /* ioctl.c */
+int drs_copy_in(void *karg, size_t ksize, size_t minsz, void __user *uarg,
+		u32 *usize);
+int drs_copy_out(void __user *uarg, const void *karg, size_t ksize,
+		 u32 usize);
+int drs_copy_array(u64 uptr, const void *karr, size_t ksize, size_t ustride,
+		   u32 n);
+struct dma_buf *drs_get_managed(int fd);
 int drs_chardev_init(void);
 void drs_chardev_exit(void);
 

@@ -49,6 +49,8 @@
 #define DMABUF_REVOKE_FEAT_MMAP_NOPIN	(1ULL << 7)
 /* REVOKE honours its timeout whatever else holds the buffer's locks. */
 #define DMABUF_REVOKE_FEAT_BOUNDED	(1ULL << 8)
+/* DMABUF_REVOKE_IOC_REVOKE_BATCH exists. */
+#define DMABUF_REVOKE_FEAT_BATCH	(1ULL << 9)
 
 struct dmabuf_revoke_version {
 	__u32 size;		/* in: sizeof(struct dmabuf_revoke_version) */
@@ -85,6 +87,12 @@ struct dmabuf_revoke_entry {
  * zapped: its process's mmap lock was held for the whole timeout.
  */
 #define DMABUF_REVOKE_REPORT_USER_MAPPINGS (1U << 4)
+/*
+ * REVOKE_BATCH only: this buffer's revoke could not start - its reservation
+ * lock was held by others until the batch's timeout ran out. Nothing
+ * changed on it; the other fields are 0.
+ */
+#define DMABUF_REVOKE_REPORT_NOT_STARTED (1U << 5)
 
 struct dmabuf_revoke_report {
 	__u32 flags;		/* DMABUF_REVOKE_REPORT_* */
@@ -96,6 +104,13 @@ struct dmabuf_revoke_report {
 	__u32 vmaps;		/* kernel vmaps still held (cannot be revoked) */
 	__u32 nr_entries;	/* attachments that still map the buffer */
 };
+
+/*
+ * Each element of an array of reports (REVOKE_BATCH) is
+ * DMABUF_REVOKE_REPORT_SIZE_VER0 bytes apart, whatever size struct
+ * dmabuf_revoke_report has in a later ABI.
+ */
+#define DMABUF_REVOKE_REPORT_SIZE_VER0	32
 
 /* Revoke the dma-buf behind @fd. Needs CAP_SYS_ADMIN. */
 struct dmabuf_revoke_revoke {
@@ -122,7 +137,7 @@ struct dmabuf_revoke_revoke {
 
 /* dmabuf_revoke_query.state */
 #define DMABUF_REVOKE_STATE_REVOKED	(1U << 0) /* revoke has started */
-#define DMABUF_REVOKE_STATE_COMPLETE	(1U << 1) /* nothing can reach it: R9 held, no mapping left */
+#define DMABUF_REVOKE_STATE_COMPLETE	(1U << 1) /* R9 held, no mapping left */
 #define DMABUF_REVOKE_STATE_STRICT	(1U << 2) /* exported in strict mode */
 
 /* Describe the managed dma-buf behind @fd. */
@@ -164,6 +179,62 @@ struct dmabuf_revoke_list {
  */
 #define DMABUF_REVOKE_LIST_SIZE_VER0	24
 
+/*
+ * Revoke many managed dma-bufs in one call, with the fixed costs paid once
+ * and the waits overlapping. Needs CAP_SYS_ADMIN. Two modes:
+ *  - flags 0: the dma-bufs behind the @count fds in @fds. Every fd is
+ *    checked before anything is revoked: one that is not open (EBADF), not
+ *    a dma-buf (EINVAL) or not managed (ENOENT) fails the whole call with
+ *    that errno, its index in @error_index, and nothing revoked. A buffer
+ *    given more than once (the same fd, or fds of one buffer) is revoked
+ *    and counted once; each of its fds gets its report.
+ *  - DMABUF_REVOKE_BATCH_EXPORTER: every managed dma-buf, live or revoked,
+ *    whose exporter is @exp_name (QUERY's exp_name; an exact match).
+ *    Buffers exported while the call runs may be missed.
+ * Each buffer is revoked as by REVOKE (started under its reservation lock,
+ * then waited for), all within one @timeout_ms: the revokes of all buffers
+ * start first, then each buffer's waits run, so a wait that one buffer needs
+ * overlaps with the others' instead of adding to them. A buffer whose
+ * reservation lock is held by others until the timeout is left untouched
+ * and counted in @not_started. A signal ends the call with EINTR (the
+ * buffers whose revoke started stay revoked: call again to wait).
+ * @revoked + @already + @not_started is the number of distinct buffers.
+ */
+#define DMABUF_REVOKE_BATCH_EXPORTER	(1U << 0)
+#define DMABUF_REVOKE_BATCH_MAX		16384	/* fds per call */
+
+struct dmabuf_revoke_batch {
+	__u32 size;		/* in: sizeof(struct dmabuf_revoke_batch) */
+	__u32 flags;		/* in: 0 or DMABUF_REVOKE_BATCH_EXPORTER */
+	__aligned_u64 fds;	/* in: fd mode: user array of @count __s32 */
+	/*
+	 * in: fd mode, optional (0: none): user array of @count struct
+	 * dmabuf_revoke_report, DMABUF_REVOKE_REPORT_SIZE_VER0 bytes apart;
+	 * out: each fd's report (nr_entries counts, no list is returned)
+	 */
+	__aligned_u64 reports;
+	__u32 count;		/* in: fd mode: entries in @fds; exporter mode: 0 */
+	__u32 timeout_ms;	/* in: for the whole batch; 0: default */
+	/* in: exporter mode: NUL-terminated, zero-padded; fd mode: all 0 */
+	char exp_name[32];
+	__u32 reserved;		/* in: must be 0 */
+	/* out: an fd that failed the checks: its index in @fds; else -1 */
+	__s32 error_index;
+	__u32 revoked;		/* out: buffers this call revoked */
+	__u32 already;		/* out: buffers revoked before this call */
+	/*
+	 * out: buffers (of @revoked and @already) whose report says work is
+	 * pending: DMABUF_REVOKE_REPORT_INCOMPLETE, _FENCES, _CALLBACKS or
+	 * _USER_MAPPINGS
+	 */
+	__u32 incomplete;
+	/* out: buffers left untouched, DMABUF_REVOKE_REPORT_NOT_STARTED */
+	__u32 not_started;
+};
+
+/* First released (ABI 1.0) size of struct dmabuf_revoke_batch. */
+#define DMABUF_REVOKE_BATCH_SIZE_VER0	88
+
 #define DMABUF_REVOKE_IOC_MAGIC		0xDB
 
 #define DMABUF_REVOKE_IOC_VERSION \
@@ -174,5 +245,7 @@ struct dmabuf_revoke_list {
 	_IOWR(DMABUF_REVOKE_IOC_MAGIC, 0x02, struct dmabuf_revoke_query)
 #define DMABUF_REVOKE_IOC_LIST \
 	_IOWR(DMABUF_REVOKE_IOC_MAGIC, 0x03, struct dmabuf_revoke_list)
+#define DMABUF_REVOKE_IOC_REVOKE_BATCH \
+	_IOWR(DMABUF_REVOKE_IOC_MAGIC, 0x04, struct dmabuf_revoke_batch)
 
 #endif /* _UAPI_LINUX_DMABUF_REVOKE_H */
