@@ -67,6 +67,9 @@ static void usage(FILE *f)
 		"  list                 every managed dma-buf, its state and who holds it\n"
 		"  query TARGET         describe one dma-buf\n"
 		"  revoke TARGET        revoke it for good (needs CAP_SYS_ADMIN)\n"
+		"  revoke --exporter NAME\n"
+		"                       revoke every managed dma-buf of that exporter (as\n"
+		"                       'list' names it) in one call (needs CAP_SYS_ADMIN)\n"
 		"  version              ABI version and features of the loaded shim\n"
 		"\n"
 		"TARGET (the dma-buf):\n"
@@ -76,14 +79,15 @@ static void usage(FILE *f)
 		"\n"
 		"options:\n"
 		"  --timeout MS         revoke: how long to wait for importers and fences\n"
-		"                       (default 5000, at most 600000)\n"
+		"                       (default 5000, at most 600000; with --exporter, for\n"
+		"                       all the buffers together)\n"
 		"  --json               machine-readable output\n"
 		"  -h, --help           this text\n"
 		"\n"
 		"exit status: 0 done, 1 failed, 2 usage, 3 no privilege, 4 no such\n"
 		"process/fd/buffer, 5 not a dma-buf, 6 not managed by the shim,\n"
 		"7 revoke incomplete, 8 interrupted, 9 shim not loaded, 10 busy (nothing\n"
-		"changed).\n",
+		"changed; with --exporter: on some of the buffers).\n",
 		prog);
 }
 
@@ -518,13 +522,14 @@ static int cmd_version(int shim)
 	return EX_OK;
 }
 
-static int cmd_list(int shim)
+/*
+ * Every managed buffer (LIST): *@qp gets a malloc()ed array of *@n
+ * entries. Returns EX_OK or an exit code, having said why.
+ */
+static int fetch_list(int shim, struct dmabuf_revoke_query **qp, __u32 *n)
 {
 	struct dmabuf_revoke_list l = { .size = sizeof(l) };
 	struct dmabuf_revoke_query *q = NULL;
-	struct holder *h;
-	size_t nh;
-	__u32 i;
 
 	/* Ask for the count, then for the entries (buffers may come and go). */
 	for (;;) {
@@ -536,23 +541,40 @@ static int cmd_list(int shim)
 			return fail(EX_FAIL, "out of memory");
 		l.count = cap > DMABUF_REVOKE_LIST_MAX ? DMABUF_REVOKE_LIST_MAX : cap;
 		l.entries = (uintptr_t)q;
-		if (ioctl(shim, DMABUF_REVOKE_IOC_LIST, &l))
+		if (ioctl(shim, DMABUF_REVOKE_IOC_LIST, &l)) {
+			free(q);
 			return explain(errno, -1, "LIST");
+		}
 		if (l.count <= cap || cap >= DMABUF_REVOKE_LIST_MAX)
 			break;
 	}
+	*qp = q;
+	*n = l.count < DMABUF_REVOKE_LIST_MAX ? l.count : DMABUF_REVOKE_LIST_MAX;
+	return EX_OK;
+}
+
+static int cmd_list(int shim)
+{
+	struct dmabuf_revoke_query *q;
+	struct holder *h;
+	__u32 i, n;
+	size_t nh;
+	int ret = fetch_list(shim, &q, &n);
+
+	if (ret)
+		return ret;
 	h = calloc(MAX_HOLDERS, sizeof(*h));
 	nh = h ? scan_holders(h, MAX_HOLDERS) : 0;
 	if (json)
 		printf("[");
-	for (i = 0; i < l.count && i < DMABUF_REVOKE_LIST_MAX; i++) {
+	for (i = 0; i < n; i++) {
 		if (json && i)
 			printf(", ");
 		print_query(&q[i], h, nh);
 	}
 	if (json)
 		printf("]\n");
-	else if (!l.count)
+	else if (!n)
 		printf("no managed dma-bufs\n");
 	free(h);
 	free(q);
@@ -679,6 +701,113 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 	return EX_OK;
 }
 
+static const char *plural(__u32 n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/*
+ * revoke --exporter NAME: every managed buffer of one exporter, in one
+ * REVOKE_BATCH call with one timeout for all of them.
+ */
+static int cmd_revoke_exporter(int shim, const char *name,
+			       unsigned int timeout)
+{
+	struct dmabuf_revoke_version v = { .size = sizeof(v) };
+	struct dmabuf_revoke_batch bt = {
+		.size = sizeof(bt), .flags = DMABUF_REVOKE_BATCH_EXPORTER,
+		.timeout_ms = timeout,
+	};
+	struct dmabuf_revoke_query *q = NULL;
+	__u32 i, n = 0, shown = 0, total;
+	int err, ret = EX_OK;
+
+	if (ioctl(shim, DMABUF_REVOKE_IOC_VERSION, &v) ||
+	    !(v.features & DMABUF_REVOKE_FEAT_BATCH))
+		return fail(EX_FAIL, "the loaded shim is older than this tool and cannot revoke by exporter; revoke each buffer with 'revoke --inode' (see 'list')");
+	snprintf(bt.exp_name, sizeof(bt.exp_name), "%s", name);
+	if (ioctl(shim, DMABUF_REVOKE_IOC_REVOKE_BATCH, &bt)) {
+		err = errno;
+		switch (err) {
+		case EPERM:
+			return fail(EX_PERM, "revoking needs CAP_SYS_ADMIN: run as root");
+		case EINTR:
+			return fail(EX_INTR, "interrupted while waiting: the buffers of %s whose revoke had started are revoked ('list' tells); run the command again to finish and see the counts",
+				    name);
+		case ENOTTY:
+			return fail(EX_FAIL, "the loaded shim does not know this command (is it older than this tool?)");
+		case ENOMEM:
+			return fail(EX_FAIL, "the kernel is out of memory for a batch this large; try again later");
+		default:
+			return fail(EX_FAIL, "revoking the buffers of %s failed: %s",
+				    name, strerror(err));
+		}
+	}
+	total = bt.revoked + bt.already + bt.not_started;
+	if (!total) {
+		if (json) {
+			printf("{\"exporter\": ");
+			json_str(name);
+			printf(", \"buffers\": 0}\n");
+		}
+		return fail(EX_NOTARGET, "no managed dma-buf is exported by '%s', so nothing was revoked (the exporter names are in 'list')",
+			    name);
+	}
+	/* Which buffers are not complete yet, for the report. */
+	if (bt.incomplete && fetch_list(shim, &q, &n))
+		n = 0;
+	if (json) {
+		printf("{\"exporter\": ");
+		json_str(name);
+		printf(", \"buffers\": %u, \"revoked\": %u, \"already_revoked\": %u, "
+		       "\"incomplete\": %u, \"not_started\": %u, \"complete\": %s, "
+		       "\"incomplete_inodes\": [",
+		       total, bt.revoked, bt.already, bt.incomplete,
+		       bt.not_started,
+		       bt.incomplete || bt.not_started ? "false" : "true");
+	} else {
+		printf("exporter %s: %u dma-%s revoked now, %u %s already revoked, %u %s incomplete\n",
+		       name, bt.revoked, plural(bt.revoked, "buf", "bufs"),
+		       bt.already, plural(bt.already, "was", "were"),
+		       bt.incomplete, plural(bt.incomplete, "is", "are"));
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(q[i].exp_name, name) ||
+		    !(q[i].state & DMABUF_REVOKE_STATE_REVOKED) ||
+		    (q[i].state & DMABUF_REVOKE_STATE_COMPLETE))
+			continue;
+		if (json)
+			printf("%s%llu", shown ? ", " : "",
+			       (unsigned long long)q[i].inode);
+		else
+			printf("%s%llu", shown ? ", " : "  not complete yet: dma-buf inode ",
+			       (unsigned long long)q[i].inode);
+		shown++;
+	}
+	free(q);
+	if (json) {
+		printf("]}\n");
+	} else {
+		if (shown)
+			printf(" ('query --inode' says what each still waits for)\n");
+		if (bt.not_started)
+			printf("result: %u dma-%s could not be revoked - %s locks were held by someone else for the whole timeout, so nothing changed on %s; try again, or with a longer --timeout\n",
+			       bt.not_started, plural(bt.not_started, "buf", "bufs"),
+			       plural(bt.not_started, "its", "their"),
+			       plural(bt.not_started, "it", "them"));
+		else if (bt.incomplete)
+			printf("result: incomplete - every buffer is revoked, but importers still map %u of them or other work is pending; run the command again to wait longer\n",
+			       bt.incomplete);
+		else
+			printf("result: complete - nothing can reach the memory of any of them any more\n");
+	}
+	if (bt.not_started)
+		ret = EX_BUSY;
+	else if (bt.incomplete)
+		ret = EX_INCOMPLETE;
+	return ret;
+}
+
 static bool parse_num(const char *s, unsigned long max, unsigned long *v)
 {
 	char *end;
@@ -694,7 +823,7 @@ int main(int argc, char **argv)
 {
 	struct target t = { 0 };
 	unsigned long v, timeout = 0;
-	const char *cmd = NULL;
+	const char *cmd = NULL, *exporter = NULL;
 	int i, shim, ret;
 
 	for (i = 1; i < argc; i++) {
@@ -705,6 +834,14 @@ int main(int argc, char **argv)
 			return EX_OK;
 		} else if (!strcmp(a, "--json")) {
 			json = true;
+		} else if (!strcmp(a, "--exporter")) {
+			if (!val || !*val ||
+			    strlen(val) >= sizeof(((struct dmabuf_revoke_batch *)0)->exp_name)) {
+				fail(EX_USAGE, "--exporter needs an exporter name as 'list' shows it (at most 31 bytes)");
+				return EX_USAGE;
+			}
+			exporter = val;
+			i++;
 		} else if (!strcmp(a, "--pid") || !strcmp(a, "--fd") ||
 			   !strcmp(a, "--inode") || !strcmp(a, "--timeout")) {
 			unsigned long max = !strcmp(a, "--inode") ? ULONG_MAX :
@@ -748,6 +885,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (exporter && (strcmp(cmd, "revoke") || t.have_pid || t.have_fd ||
+			 t.have_ino)) {
+		fail(EX_USAGE, "--exporter goes with 'revoke' alone: it revokes every buffer of the exporter, so it takes no --pid, --fd or --inode");
+		return EX_USAGE;
+	}
 	ret = open_shim(&shim);
 	if (ret)
 		return ret;
@@ -757,6 +899,8 @@ int main(int argc, char **argv)
 		ret = cmd_version(shim);
 	else if (!strcmp(cmd, "query"))
 		ret = cmd_query(shim, &t);
+	else if (exporter)
+		ret = cmd_revoke_exporter(shim, exporter, (unsigned int)timeout);
 	else
 		ret = cmd_revoke(shim, &t, (unsigned int)timeout);
 	close(shim);
