@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -649,6 +650,153 @@ static void t_cli_busy(void)
 	close(h.dev);
 }
 
+/* Managed buffers of vfio_revoke_exporter that LIST shows live. */
+static unsigned int live_vre_buffers(void)
+{
+	static struct dmabuf_revoke_query q[DMABUF_REVOKE_LIST_MAX];
+	struct dmabuf_revoke_list l = {
+		.size = sizeof(l), .count = DMABUF_REVOKE_LIST_MAX,
+		.entries = (uintptr_t)q,
+	};
+	unsigned int i, n = 0;
+
+	if (ioctl(drs_fd(), DMABUF_REVOKE_IOC_LIST, &l))
+		return 0;
+	for (i = 0; i < l.count && i < DMABUF_REVOKE_LIST_MAX; i++)
+		n += !strcmp(q[i].exp_name, "vfio_revoke_exporter") &&
+		     !(q[i].state & DMABUF_REVOKE_STATE_REVOKED);
+	return n;
+}
+
+/* revoke --exporter: every managed buffer of one exporter, in words. */
+static void t_cli_exporter(void)
+{
+	char out[8192], want[256], s_fd[16], me[16], s_ino[32];
+	uint64_t two = 2 * SZ, three = 3 * SZ;
+	int a = vre_device(1, &three), b = vre_device(1, &two);
+	int m0 = -1, m1 = -1, m2 = -1, plain = -1, ioas = iit_open(), rc;
+	struct dmabuf_revoke_query q;
+	struct resv_holder h = { .dev = b, .fd = -1 };
+	unsigned int live;
+	uint8_t *p = NULL;
+	pthread_t t;
+	uint32_t id;
+
+	if (a >= 0 && b >= 0) {
+		m0 = vre_export(a, 0, 0, SZ, 0);
+		m1 = vre_export(a, 0, SZ, SZ, 0);
+		plain = vre_export(a, 0, 2 * SZ, SZ, VRE_EXPORT_PLAIN);
+		m2 = vre_export(b, 0, 0, SZ, 0);
+	}
+	if (plain >= 0)
+		p = map_buf(plain, SZ);
+	if (!tap_ok(m0 >= 0 && m1 >= 0 && m2 >= 0 && plain >= 0 && p &&
+		    ioas >= 0, "CLI revoke --exporter setup"))
+		goto out;
+	snprintf(me, sizeof(me), "%d", getpid());
+	snprintf(s_fd, sizeof(s_fd), "%d", m0);
+
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--exporter", "vfio_revoke", NULL });
+	tap_ok(rc == 4 && strstr(out, "no managed dma-buf is exported by 'vfio_revoke'") &&
+	       !drs_is_revoked(m0),
+	       "CLI revoke --exporter of a name no buffer has: exit 4, says so, nothing revoked (%d)",
+	       rc);
+	rc = run_cli(out, sizeof(out), true,
+		     (const char *[]){ "revoke", "--exporter", "vfio_revoke_exporter", NULL });
+	tap_ok(rc == 3 && strstr(out, "needs CAP_SYS_ADMIN") && !drs_is_revoked(m0),
+	       "CLI revoke --exporter without CAP_SYS_ADMIN: exit 3, 'needs CAP_SYS_ADMIN' (%d)",
+	       rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--exporter", "vfio_revoke_exporter",
+				       "--pid", me, "--fd", s_fd, NULL });
+	tap_ok(rc == 2 && strstr(out, "takes no --pid, --fd or --inode") &&
+	       !drs_is_revoked(m0),
+	       "CLI revoke --exporter with a target: usage, exit 2 (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "query", "--exporter", "vfio_revoke_exporter", NULL });
+	tap_ok(rc == 2, "CLI --exporter with query: usage, exit 2 (%d)", rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--exporter",
+				       "an_exporter_name_longer_than_31_bytes", NULL });
+	tap_ok(rc == 2 && strstr(out, "at most 31 bytes"),
+	       "CLI --exporter with a name too long: usage, exit 2 (%d)", rc);
+
+	live = live_vre_buffers();
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--exporter", "vfio_revoke_exporter",
+				       "--timeout", "2000", NULL });
+	snprintf(want, sizeof(want),
+		 "exporter vfio_revoke_exporter: %u dma-bufs revoked now, 0 were already revoked, 0 are incomplete",
+		 live);
+	tap_ok(rc == 0 && live >= 3 && strstr(out, want) &&
+	       strstr(out, "result: complete") && drs_is_revoked(m0) &&
+	       drs_is_revoked(m1) && drs_is_revoked(m2),
+	       "CLI revoke --exporter revokes every managed buffer of the exporter, of both devices, and says how many (%u; exit %d)",
+	       live, rc);
+	tap_ok(touch_write(p, 1) == TOUCH_OK && drs_query(plain, &q) == -ENOENT,
+	       "CLI revoke --exporter leaves the exporter's plain export alone (its mapping works)");
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "--json", "revoke", "--exporter",
+				       "vfio_revoke_exporter", NULL });
+	snprintf(want, sizeof(want), "\"already_revoked\": %u", live);
+	tap_ok(rc == 0 && json_valid(out) && strstr(out, want) &&
+	       strstr(out, "\"revoked\": 0") && strstr(out, "\"complete\": true"),
+	       "CLI revoke --exporter --json again: valid JSON, all already revoked (exit %d)",
+	       rc);
+
+	/* An importer that does not let go: incomplete, named by inode. */
+	close(m0);
+	m0 = vre_export(a, 0, 0, SZ, 0);
+	if (!tap_ok(m0 >= 0 && !iit_map(ioas, m0, IOVA, IIT_MAP_IGNORE, &id) &&
+		    !drs_query(m0, &q), "CLI revoke --exporter incomplete setup"))
+		goto out;
+	snprintf(s_ino, sizeof(s_ino), "%llu", (unsigned long long)q.inode);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--exporter", "vfio_revoke_exporter",
+				       "--timeout", "200", NULL });
+	snprintf(want, sizeof(want), "not complete yet: dma-buf inode %s", s_ino);
+	tap_ok(rc == 7 && strstr(out, "1 dma-buf revoked now") &&
+	       strstr(out, "1 is incomplete") && strstr(out, want) &&
+	       strstr(out, "result: incomplete"),
+	       "CLI revoke --exporter with an importer that does not let go: exit 7, 'incomplete', names the inode (%d)",
+	       rc);
+
+	/* A buffer whose reservation lock is held for the whole timeout. */
+	h.fd = vre_export(b, 0, SZ, SZ, 0);
+	if (!tap_ok(h.fd >= 0 && !pthread_create(&t, NULL, resv_holder_thread, &h),
+		    "CLI revoke --exporter busy setup"))
+		goto out;
+	usleep(300000);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--exporter", "vfio_revoke_exporter",
+				       "--timeout", "300", NULL });
+	tap_ok(rc == 10 && strstr(out, "1 dma-buf could not be revoked") &&
+	       strstr(out, "nothing changed on it") && !drs_is_revoked(h.fd),
+	       "CLI revoke --exporter with a buffer whose locks are held: exit 10, says nothing changed on it (%d)",
+	       rc);
+	pthread_join(t, NULL);
+out:
+	if (p)
+		munmap(p, SZ);
+	if (ioas >= 0)
+		close(ioas);
+	if (h.fd >= 0)
+		close(h.fd);
+	if (m0 >= 0)
+		close(m0);
+	if (m1 >= 0)
+		close(m1);
+	if (m2 >= 0)
+		close(m2);
+	if (plain >= 0)
+		close(plain);
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+}
+
 static void t_cli(void)
 {
 	ssize_t n = readlink("/proc/self/exe", cli_path, sizeof(cli_path) - 32);
@@ -668,6 +816,8 @@ static void t_cli(void)
 	t_cli_busy();
 	t_cli_holder_races();
 	t_cli_proc_churn();
+	/* Last: it revokes every managed buffer of the sample exporter. */
+	t_cli_exporter();
 }
 
 const struct suite_case cli_cases[] = {
