@@ -210,7 +210,7 @@ for k in "${kernels[@]}"; do
 		# sparse: C=2 checks every file; CHECK is a wrapper that also
 		# copies sparse's own output into a log of its own, so compiler
 		# output cannot be mistaken for sparse's (or the other way round).
-		if ((BUILD_ONLY)); then
+		if ((${BUILD_ONLY:-0})); then
 			echo "# [$k] sparse: skipped (build-only profile)"
 		else
 			src="$kdir/src-sparse"
