@@ -87,6 +87,21 @@ static void vre_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 	kfree(sgt);
 }
 
+/*
+ * @buf covers its pages (@delta 1) or no longer does (-1) as a buffer that
+ * is not safe. Caller holds vdev->lock.
+ */
+static void vre_count_unsafe(struct vre_buf *buf, int delta)
+{
+	unsigned int *unsafe = buf->vdev->bars[buf->bar].unsafe;
+	unsigned long i;
+
+	lockdep_assert_held(&buf->vdev->lock);
+	for (i = 0; i < buf->npages; i++)
+		unsafe[buf->first + i] += delta;
+	buf->counted = delta > 0;
+}
+
 static void vre_release(struct dma_buf *dmabuf)
 {
 	struct vre_buf *buf = dmabuf->priv;
@@ -94,6 +109,8 @@ static void vre_release(struct dma_buf *dmabuf)
 
 	mutex_lock(&vdev->lock);
 	list_del(&buf->node);
+	if (buf->counted)
+		vre_count_unsafe(buf, -1);
 	mutex_unlock(&vdev->lock);
 	vre_inc(vdev, releases);
 	vre_add(vdev, live, -1);
@@ -261,26 +278,18 @@ int vre_self_import(struct vre_device *vdev, struct vre_import *args)
 }
 
 /*
- * Can page @pg of @buf's BAR still be reached another way: through another
- * buffer over it that is not safe yet (a plain export never is), or through
- * the device's own mapping of its memory? Caller holds vdev->lock, under
- * which buffers come and go.
+ * Can page @pg of a BAR still be reached another way: through a buffer over
+ * it that is not safe yet (a plain export never is), or through the
+ * device's own mapping of its memory? Caller holds vdev->lock, under which
+ * buffers come and go, and has taken the buffer it asks for out of the
+ * counts.
  */
 static bool vre_page_in_use(struct vre_device *vdev, struct vre_buf *buf,
 			    unsigned long pg)
 {
-	struct vre_buf *o;
-
 	if (vdev->memory_enabled && atomic_read(&vdev->dev_vmas))
 		return true;
-	list_for_each_entry(o, &vdev->buffers, node) {
-		if (o == buf || o->bar != buf->bar ||
-		    pg < o->first || pg >= o->first + o->npages)
-			continue;
-		if (!o->safe)
-			return true;
-	}
-	return false;
+	return vdev->bars[buf->bar].unsafe[pg];
 }
 
 /*
@@ -296,6 +305,8 @@ static void vre_scrub(struct vre_buf *buf)
 
 	lockdep_assert_held(&vdev->lock);
 	buf->safe = true;
+	if (buf->counted)
+		vre_count_unsafe(buf, -1);
 	for (i = 0; i < buf->npages; i++) {
 		if (vre_page_in_use(vdev, buf, buf->first + i))
 			continue;
@@ -419,6 +430,7 @@ int vre_export(struct vre_device *vdev, struct file *dev_file,
 		return -EIO;
 	}
 	list_add_tail(&buf->node, &vdev->buffers);
+	vre_count_unsafe(buf, 1);
 	mutex_unlock(&vdev->lock);
 
 	fd = dma_buf_fd(dmabuf, O_CLOEXEC);

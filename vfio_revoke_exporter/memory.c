@@ -40,6 +40,7 @@ static void vre_free_bars(struct vre_device *vdev)
 			if (bar->pages[i])
 				__free_page(bar->pages[i]);
 		kvfree(bar->pages);
+		kvfree(bar->unsafe);
 	}
 }
 
@@ -168,7 +169,9 @@ int vre_setup(struct vre_device *vdev, struct vre_setup *args)
 		bar->npages = args->bar_size[b] >> PAGE_SHIFT;
 		bar->pages = kvcalloc(bar->npages, sizeof(*bar->pages),
 				      GFP_KERNEL);
-		if (!bar->pages)
+		bar->unsafe = kvcalloc(bar->npages, sizeof(*bar->unsafe),
+				       GFP_KERNEL);
+		if (!bar->pages || !bar->unsafe)
 			goto nomem;
 		for (i = 0; i < bar->npages; i++) {
 			bar->pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);

@@ -27,6 +27,12 @@ struct vre_counters {
 struct vre_bar {
 	struct page **pages;
 	unsigned long npages;
+	/*
+	 * Per page: buffers over it that are not safe yet (plain ones never
+	 * are), so that a scrub asks about a page in O(1), not by walking
+	 * every buffer of the device. Under the device's lock.
+	 */
+	unsigned int *unsafe;
 };
 
 /* One open of /dev/vfio_revoke_exporter. */
@@ -61,6 +67,7 @@ struct vre_buf {
 	atomic_t hold_ms;		/* VRE_HOLD_CALLBACK */
 	bool revoke_done;		/* R11 callback ran */
 	bool safe;			/* nothing maps it: scrubbed, under lock */
+	bool counted;			/* in its BAR's unsafe counts, under lock */
 };
 
 extern struct vre_counters vre_global;
