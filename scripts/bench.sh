@@ -24,8 +24,10 @@
 #
 # Env: KERNELS, BENCH_REPEATS (samples per point, default 9, at least 5),
 #      BENCH_SAMPLE_MS (wall time per sample, default 100), BENCH_QUICK=1
-#      (a short smoke run), VM_TIMEOUT (default 1800), VM_SMP (keep 2: the
-#      scaling case needs two vCPUs), and whatever check.sh reads.
+#      (a short smoke run), BENCH_SECTIONS (only these sections of
+#      revoke_bench, comma-separated: hot,revoke,memory,scaling,batch),
+#      VM_TIMEOUT (default 1800), VM_SMP (keep 2: the scaling case needs
+#      two vCPUs), and whatever check.sh reads.
 # Exit: non-zero when a kernel's benchmark did not run to its end.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
@@ -53,6 +55,7 @@ guest_env=${GUEST_ENV:-}
 [[ -z ${BENCH_QUICK:-} ]] || guest_env+=" BENCH_QUICK=$BENCH_QUICK"
 [[ -z ${BENCH_REPEATS:-} ]] || guest_env+=" BENCH_REPEATS=$BENCH_REPEATS"
 [[ -z ${BENCH_SAMPLE_MS:-} ]] || guest_env+=" BENCH_SAMPLE_MS=$BENCH_SAMPLE_MS"
+[[ -z ${BENCH_SECTIONS:-} ]] || guest_env+=" BENCH_SECTIONS=$BENCH_SECTIONS"
 export GUEST_ENV=$guest_env
 # A full run takes a few minutes of guest time under TCG; leave headroom
 # for a busy host.
@@ -153,7 +156,9 @@ for k in "${kernels[@]}"; do
 	have=$((have + 1))
 	cp -a "$run_dir/$k/bench/." "$results/$k/"
 	cp -a "$console" "$results/$k/console.txt"
-	if plot "$results/$k" "$k" >"$results/$k/gnuplot.log" 2>&1; then
+	if ! grep -q '^revoke\.attachments,' "$results/$k/summary.csv"; then
+		: # BENCH_SECTIONS left the revoke section out: nothing to plot
+	elif plot "$results/$k" "$k" >"$results/$k/gnuplot.log" 2>&1; then
 		cp -a "$results/$k/revoke-latency.png" "$run_dir/$k/bench/"
 	else
 		echo "[$k] not ok - revoke latency plot (gnuplot: $results/$k/gnuplot.log)"

@@ -22,6 +22,7 @@ struct bench_opts {
 	size_t size;		/* buffer size of the hot-path cases */
 	unsigned int mem_buffers; /* buffers per memory sample */
 	bool quick;		/* fewer points: a smoke run */
+	const char *sections;	/* comma-separated names to run; NULL: all */
 };
 extern struct bench_opts opt;
 
@@ -81,5 +82,9 @@ int bench_hot(void);		/* hot.c: in-kernel paths, user mmap */
 int bench_revoke(void);		/* revoke.c: latency vs attachments, VMAs */
 int bench_memory(void);		/* memory.c: slab bytes per buffer */
 int bench_scaling(void);	/* scaling.c: two threads vs one */
+int bench_batch(void);		/* batch.c: many buffers revoked at once */
+
+/* The most buffers one batch case holds open at once. */
+#define BATCH_MAX_BUFFERS	10000
 
 #endif

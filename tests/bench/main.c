@@ -5,7 +5,7 @@
  * tests/guest/bench.sh; see README.md "Performance").
  *
  * usage: revoke_bench [-r REPEATS] [-t SAMPLE_MS] [-s SIZE] [-m BUFFERS]
- *                     [-o DIR] [-q]
+ *                     [-o DIR] [-S SECTIONS] [-q]
  *
  * Method. Absolute times under TCG mean little, so every shim cost is a
  * ratio against the same operation on a plain dma_buf_export() of the same
@@ -25,7 +25,9 @@
  *     true ratio of 1.00; its spread is the noise floor of the run.
  * Revoke latency (revoke.c) is fitted by least squares into a fixed part
  * and a per-attachment part, memory (memory.c) is read from /proc/slabinfo,
- * and scaling (scaling.c) compares two threads on two buffers with one.
+ * scaling (scaling.c) compares two threads on two buffers with one, and
+ * batch.c revokes N buffers in one call (device reset, REVOKE_BATCH) next
+ * to one REVOKE of one buffer.
  *
  * Output: the table on stdout (and -o DIR/table.txt), and with -o the
  * machine-readable DIR/summary.csv, DIR/samples.csv and DIR/results.json.
@@ -231,24 +233,47 @@ static void strip_trailing_blanks(char *buf, size_t *len)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: revoke_bench [-r REPEATS] [-t SAMPLE_MS] [-s SIZE] [-m BUFFERS] [-o DIR] [-q]\n"
+		"usage: revoke_bench [-r REPEATS] [-t SAMPLE_MS] [-s SIZE] [-m BUFFERS] [-o DIR]\n"
+		"                    [-S SECTIONS] [-q]\n"
 		"  -r  samples per point (5..%d, default 9)\n"
 		"  -t  target wall time of one timed sample in ms (default 100)\n"
 		"  -s  buffer size of the hot-path cases in bytes (default 65536)\n"
 		"  -m  buffers per memory sample (default 2000)\n"
 		"  -o  write table.txt, summary.csv, samples.csv, results.json there\n"
+		"  -S  run only these sections, comma-separated: hot, revoke, memory,\n"
+		"      scaling, batch (default: all)\n"
 		"  -q  quick smoke run: 5 repeats, short samples, fewer points\n",
 		MAX_REPEATS);
 	exit(2);
 }
 
+/* Is section @name one to run (-S)? */
+static bool want(const char *name)
+{
+	const char *p = opt.sections;
+	size_t len = strlen(name);
+
+	if (!p)
+		return true;
+	while ((p = strstr(p, name))) {
+		if ((p == opt.sections || p[-1] == ',') &&
+		    (p[len] == ',' || !p[len]))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
+	static const char *const known[] = {
+		"hot", "revoke", "memory", "scaling", "batch",
+	};
 	const char *outdir = NULL;
 	struct rlimit rl;
 	int c, fails = 0;
 
-	while ((c = getopt(argc, argv, "r:t:s:m:o:q")) != -1) {
+	while ((c = getopt(argc, argv, "r:t:s:m:o:S:q")) != -1) {
 		switch (c) {
 		case 'r':
 			opt.repeats = strtoul(optarg, NULL, 0);
@@ -264,6 +289,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			outdir = optarg;
+			break;
+		case 'S':
+			opt.sections = optarg;
 			break;
 		case 'q':
 			opt.quick = true;
@@ -282,9 +310,18 @@ int main(int argc, char **argv)
 	if (opt.repeats < 5)
 		progress("warning: %u repeats; the issue asks for at least 5",
 			 opt.repeats);
+	if (opt.sections) {
+		unsigned int n = 0;
 
-	/* The memory case holds one fd per buffer. */
-	rl.rlim_cur = rl.rlim_max = opt.mem_buffers + 256;
+		for (c = 0; c < (int)(sizeof(known) / sizeof(known[0])); c++)
+			n += want(known[c]);
+		if (!n)
+			usage();
+	}
+
+	/* The memory and batch cases hold one fd per buffer. */
+	rl.rlim_cur = rl.rlim_max = (opt.mem_buffers > BATCH_MAX_BUFFERS ?
+				     opt.mem_buffers : BATCH_MAX_BUFFERS) + 256;
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		progress("setrlimit(NOFILE): %s", strerror(errno));
 
@@ -297,13 +334,19 @@ int main(int argc, char **argv)
 		return 1;
 	header();
 
-	fails += bench_hot() != 0;
-	fails += bench_revoke() != 0;
-	fails += bench_memory() != 0;
-	fails += bench_scaling() != 0;
+	if (want("hot"))
+		fails += bench_hot() != 0;
+	if (want("revoke"))
+		fails += bench_revoke() != 0;
+	if (want("memory"))
+		fails += bench_memory() != 0;
+	if (want("scaling"))
+		fails += bench_scaling() != 0;
+	if (want("batch"))
+		fails += bench_batch() != 0;
 
 	fflush(targets);
-	tprintf("\n== Targets (issue 8) ==\n");
+	tprintf("\n== Targets (issues 8 and 13) ==\n");
 	tprintf("  %-36s %-12s %-20s %s\n", "what", "target", "measured",
 		"verdict");
 	tprintf("%s", targets_buf ? targets_buf : "");

@@ -8,7 +8,9 @@
 # for the host to extract from the console log, and unload the modules
 # (which fails if a benchmark leaked a buffer).
 # Knobs, from GUEST_ENV on the host: BENCH_QUICK=1 (smoke run),
-# BENCH_REPEATS (samples per point), BENCH_SAMPLE_MS (time per sample).
+# BENCH_REPEATS (samples per point), BENCH_SAMPLE_MS (time per sample),
+# BENCH_SECTIONS (only these sections, comma-separated: hot,revoke,memory,
+# scaling,batch).
 BIN=${BIN:-/suite/bin}
 out=/tmp/bench
 
@@ -17,6 +19,7 @@ set --
 [ "${BENCH_QUICK:-0}" = 1 ] && set -- "$@" -q
 [ -n "${BENCH_REPEATS:-}" ] && set -- "$@" -r "$BENCH_REPEATS"
 [ -n "${BENCH_SAMPLE_MS:-}" ] && set -- "$@" -t "$BENCH_SAMPLE_MS"
+[ -n "${BENCH_SECTIONS:-}" ] && set -- "$@" -S "$BENCH_SECTIONS"
 
 echo "Loading the modules: modprobe vfio_revoke_exporter iommufd_importer_test"
 modprobe vfio_revoke_exporter && modprobe iommufd_importer_test || exit 1
