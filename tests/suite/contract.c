@@ -70,8 +70,14 @@ out:
 	teardown(&f);
 }
 
+/*
+ * A refused attach must not reach the exporter: each importer here would
+ * also be refused later on its way in (pin, or the map op), so the
+ * exporter's callback count is what shows the attach trampoline refused.
+ */
 static void t_r2_attach(void)
 {
+	struct vre_stats s0 = { 0 }, s1 = { 0 };
 	struct fixture f;
 	uint32_t id, h;
 	int vgem;
@@ -79,6 +85,10 @@ static void t_r2_attach(void)
 	if (!tap_ok(setup(&f, 0), "R2 setup"))
 		goto out;
 	do_revoke(f.buf, NULL);
+	vre_stats(f.dev, false, &s0);
+	tap_ok(iit_map(f.ioas, f.buf, IOVA, IIT_MAP_NO_PIN | IIT_MAP_DIRECT,
+		       &id) == -ENODEV,
+	       "R2 dynamic attach after revoke fails with ENODEV (unpinned)");
 	tap_ok(iit_map(f.ioas, f.buf, IOVA, 0, &id) == -ENODEV,
 	       "R2 dynamic attach after revoke fails with ENODEV");
 	tap_ok(iit_map(f.ioas, f.buf, IOVA, IIT_MAP_STATIC, &id) == -ENODEV,
@@ -91,6 +101,10 @@ static void t_r2_attach(void)
 		       "R2 vgem PRIME import after revoke fails with ENODEV");
 		close(vgem);
 	}
+	tap_ok(!vre_stats(f.dev, false, &s1) && s1.callbacks == s0.callbacks,
+	       "R2 no refused attach reached the exporter (callbacks %llu -> %llu)",
+	       (unsigned long long)s0.callbacks,
+	       (unsigned long long)s1.callbacks);
 out:
 	teardown(&f);
 }
