@@ -317,7 +317,11 @@ static int drs_settle_pending(struct drs_buf *b, const struct drs_budget *w)
 	spin_unlock(&b->lock);
 
 	while ((p = list_first_entry_or_null(&todo, struct drs_pending, node))) {
-		if (!w->bounded_locks) {
+		/*
+		 * Any process can hold its own mmap_lock for long: poll it
+		 * whenever there is a deadline or a signal to honour.
+		 */
+		if (w->forever && !w->intr) {
 			mmap_read_lock(p->mm);
 		} else {
 			while (!mmap_read_trylock(p->mm)) {
