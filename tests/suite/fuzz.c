@@ -28,6 +28,7 @@ static uint64_t rnd(uint64_t *s)
 static const unsigned long known[] = {
 	DMABUF_REVOKE_IOC_VERSION, DMABUF_REVOKE_IOC_REVOKE,
 	DMABUF_REVOKE_IOC_QUERY, DMABUF_REVOKE_IOC_LIST,
+	DMABUF_REVOKE_IOC_REVOKE_BATCH,
 	VRE_IOC_SETUP, VRE_IOC_EXPORT, VRE_IOC_RESET, VRE_IOC_MEMORY,
 	VRE_IOC_BAR_RW, VRE_IOC_FENCE, VRE_IOC_STATS,
 	IIT_IOC_MAP, IIT_IOC_UNMAP, IIT_IOC_DMA, IIT_IOC_REMAP, IIT_IOC_PIN,
@@ -101,6 +102,9 @@ static void fuzz_one(struct fuzz *f, uint64_t *s)
 	if (_IOC_NR(cmd) == _IOC_NR(DMABUF_REVOKE_IOC_REVOKE) &&
 	    _IOC_TYPE(cmd) == DMABUF_REVOKE_IOC_MAGIC)
 		((struct dmabuf_revoke_revoke *)f->arg)->timeout_ms %= 50;
+	if (_IOC_NR(cmd) == _IOC_NR(DMABUF_REVOKE_IOC_REVOKE_BATCH) &&
+	    _IOC_TYPE(cmd) == DMABUF_REVOKE_IOC_MAGIC)
+		((struct dmabuf_revoke_batch *)f->arg)->timeout_ms %= 50;
 	switch (rnd(s) % 10) {
 	case 0:
 		arg = NULL;
