@@ -8,6 +8,7 @@
 #   make demo             narrate a buffer's life in a VM
 #   make bench            measure what the shim costs, in a VM (README "Performance")
 #   make install          the CLI, its man page, the uapi header, the udev rule
+#   make install-dkms-src the DKMS source tree (/usr/src/dmabuf-revoke-VERSION)
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -17,9 +18,10 @@ UDEVDIR ?= /etc/udev/rules.d
 DOCDIR ?= $(PREFIX)/share/doc/dmabuf-revoke
 LIBEXECDIR ?= $(PREFIX)/libexec/dmabuf-revoke
 DATADIR ?= $(PREFIX)/share/dmabuf-revoke
+DKMS_SRCDIR ?= /usr/src/dmabuf-revoke-$(shell cat $(CURDIR)/VERSION)
 CONFIG_H := compat/generated/dmabuf_revoke_config.h
 
-.PHONY: all modules probes tools tests check check-e2e lint demo bench field-test install uninstall clean
+.PHONY: all modules probes tools tests check check-e2e lint demo bench field-test install install-dkms-src uninstall clean
 
 all: modules tools
 
@@ -68,6 +70,7 @@ field-test: modules tests
 install: tools tests
 	install -D -m 0755 tools/dmabuf-revoke $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke
 	install -D -m 0644 man/dmabuf-revoke.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmabuf-revoke.8
+	install -D -m 0644 man/dmabuf-revoke-selftest.8 $(DESTDIR)$(PREFIX)/share/man/man8/dmabuf-revoke-selftest.8
 	install -D -m 0644 include/uapi/linux/dmabuf_revoke.h $(DESTDIR)$(PREFIX)/include/linux/dmabuf_revoke.h
 	install -D -m 0644 udev/60-dmabuf-revoke.rules $(DESTDIR)$(UDEVDIR)/60-dmabuf-revoke.rules
 	install -D -m 0644 etc/modules-load.d/dmabuf-revoke.conf $(DESTDIR)$(DOCDIR)/examples/modules-load.d/dmabuf-revoke.conf
@@ -79,10 +82,24 @@ install: tools tests
 	    scripts/field-test.sh >$(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke-selftest
 	chmod 0755 $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke-selftest
 
+# What DKMS needs to build the modules, and nothing else (no build litter,
+# no tests): the Debian and RPM packages install it with this target.
+DKMS_SRC = dkms.conf Kbuild Makefile VERSION compat/run-probes.sh \
+	$(filter-out %.mod.c,$(wildcard compat/probes/Kbuild compat/probes/*.[ch] \
+	  include/*.h include/linux/*.h include/uapi/linux/*.h \
+	  $(foreach m,dmabuf_revoke_shim vfio_revoke_exporter iommufd_importer_test,$(m)/Kbuild $(m)/*.[ch])))
+
+install-dkms-src:
+	@set -e; for f in $(DKMS_SRC); do \
+		mode=0644; [ ! -x $$f ] || mode=0755; \
+		install -D -m $$mode $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f; \
+	done
+
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke \
 	      $(DESTDIR)$(PREFIX)/sbin/dmabuf-revoke-selftest \
 	      $(DESTDIR)$(PREFIX)/share/man/man8/dmabuf-revoke.8 \
+	      $(DESTDIR)$(PREFIX)/share/man/man8/dmabuf-revoke-selftest.8 \
 	      $(DESTDIR)$(PREFIX)/include/linux/dmabuf_revoke.h \
 	      $(DESTDIR)$(UDEVDIR)/60-dmabuf-revoke.rules
 	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR)
