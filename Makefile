@@ -9,6 +9,8 @@
 #   make bench            measure what the shim costs, in a VM (README "Performance")
 #   make install          the CLI, its man page, the uapi header, the udev rule
 #   make install-dkms-src the DKMS source tree (/usr/src/dmabuf-revoke-VERSION)
+#   make deb              Debian packages + lintian, and the source RPM (README)
+#   make srpm             only the source RPM (dmabuf-revoke.spec)
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -21,7 +23,7 @@ DATADIR ?= $(PREFIX)/share/dmabuf-revoke
 DKMS_SRCDIR ?= /usr/src/dmabuf-revoke-$(shell cat $(CURDIR)/VERSION)
 CONFIG_H := compat/generated/dmabuf_revoke_config.h
 
-.PHONY: all modules probes tools tests check check-e2e lint demo bench field-test install install-dkms-src uninstall clean
+.PHONY: all modules probes tools tests check check-e2e lint deb srpm demo bench field-test install install-dkms-src uninstall clean
 
 all: modules tools
 
@@ -53,6 +55,15 @@ lint:
 # 12 machine booted under QEMU (scripts/e2e.sh).
 check-e2e:
 	scripts/e2e.sh
+
+# dmabuf-revoke-{dkms,tools,dev} .debs built with dpkg-buildpackage from a
+# copy of the tree, checked with lintian, plus the source RPM; packages land
+# in ~/.cache/dmabuf-revoke/{deb,rpm}/out/ (scripts/deb.sh).
+deb:
+	scripts/deb.sh
+
+srpm:
+	scripts/deb.sh --srpm-only
 
 demo:
 	scripts/check.sh --demo $(KERNELS)
