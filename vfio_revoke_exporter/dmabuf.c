@@ -157,10 +157,47 @@ static void vre_vm_close(struct vm_area_struct *vma)
 	vre_add(buf->vdev, user_vmas, -1);
 }
 
+/*
+ * The first write to a page mapped read-only for write notification, as
+ * drivers that track dirty pages do. Counted like every callback.
+ */
+static vm_fault_t vre_pfn_mkwrite(struct vm_fault *vmf)
+{
+	vre_note_callback(vmf->vma->vm_private_data);
+	return 0;
+}
+
+/*
+ * ptrace and /proc/PID/mem: get_user_pages() refuses a PFN map, so the core
+ * asks the VMA. generic_access_phys() would ioremap RAM, which x86 refuses.
+ */
+static int vre_access(struct vm_area_struct *vma, unsigned long addr,
+		      void *data, int len, int write)
+{
+	struct vre_buf *buf = vma->vm_private_data;
+	unsigned long pg = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	unsigned long off = offset_in_page(addr);
+	void *va;
+
+	vre_note_callback(buf);
+	if (pg >= buf->npages)
+		return -EINVAL;
+	len = min_t(int, len, PAGE_SIZE - off);
+	va = kmap_local_page(buf->pages[pg]);
+	if (write)
+		memcpy(va + off, data, len);
+	else
+		memcpy(data, va + off, len);
+	kunmap_local(va);
+	return len;
+}
+
 static const struct vm_operations_struct vre_buf_vm_ops = {
 	.open = vre_vm_open,
 	.close = vre_vm_close,
 	.fault = vre_fault,
+	.pfn_mkwrite = vre_pfn_mkwrite,
+	.access = vre_access,
 };
 
 static int vre_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)

@@ -366,6 +366,14 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
+static void *window_revoker(void *arg)
+{
+	struct dmabuf_revoke_report r;
+
+	drs_revoke(*(int *)arg, 5000, &r, NULL, 0);
+	return NULL;
+}
+
 /* A signal ends a user's REVOKE at once; the buffer stays revoked. */
 static void t_signal(void)
 {
@@ -503,6 +511,59 @@ static void t_mmap_lock_hostage(void)
 out:
 	if (c >= 0)
 		close(c);
+	if (a >= 0)
+		close(a);
+	if (dev >= 0)
+		close(dev);
+}
+
+/*
+ * Between the flip and the zap (a callback of the buffer held in the
+ * exporter keeps the revoke there), the paths that reach the exporter
+ * through a PTE still present must refuse on their own: the write-notify
+ * upgrade (pfn_mkwrite) and /proc/PID/mem (vm_ops->access).
+ */
+static void t_flip_to_zap_window(void)
+{
+	uint8_t *p = NULL, v = 0, got[16];
+	struct held_sync h;
+	pthread_t t, rt;
+	int dev, a, mem, ret;
+	long before;
+	double t0;
+
+	a = vre_buffer(&dev, SZ, VRE_EXPORT_MMAP_FAULT);
+	p = a >= 0 ? map_buf(a, SZ) : NULL;
+	mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (!tap_ok(p && mem >= 0 && touch_read(p, &v) == TOUCH_OK &&
+		    pread(mem, got, sizeof(got), (uintptr_t)p) == sizeof(got),
+		    "adversary: window setup (a read-only PTE present, /proc/self/mem reads the mapping)"))
+		goto out;
+	if (!tap_ok(hold_callback(dev, a, 2500, &t, &h),
+		    "adversary: window setup (a callback held 2500 ms)"))
+		goto out;
+	ret = pthread_create(&rt, NULL, window_revoker, &a);
+	t0 = now_ms();
+	while (!ret && !query_state(a, DMABUF_REVOKE_STATE_REVOKED) &&
+	       now_ms() - t0 < 2000)
+		usleep(5000);
+	before = STAT(dev, callbacks);
+	tap_ok(!ret && query_state(a, DMABUF_REVOKE_STATE_REVOKED) &&
+	       pread(mem, got, sizeof(got), (uintptr_t)p) < 0 && errno == EIO,
+	       "R9 /proc/PID/mem of a mapping whose revoke has begun fails (EIO) without reaching the exporter");
+	tap_ok(touch_write(p, 1) == TOUCH_SIGBUS,
+	       "R6 a write upgrading a present read-only PTE after the flip raises SIGBUS (pfn_mkwrite refused)");
+	tap_ok(STAT(dev, callbacks) == before,
+	       "R9 neither reached the exporter (callbacks %ld -> %ld)",
+	       before, STAT(dev, callbacks));
+	pthread_join(t, NULL);
+	if (!ret)
+		pthread_join(rt, NULL);
+out:
+	if (mem >= 0)
+		close(mem);
+	if (p)
+		munmap(p, SZ);
 	if (a >= 0)
 		close(a);
 	if (dev >= 0)
@@ -742,6 +803,7 @@ const struct suite_case adversary_cases[] = {
 	{ "adversary", t_signal },
 	{ "adversary", t_resv_hostage },
 	{ "adversary", t_mmap_lock_hostage },
+	{ "adversary", t_flip_to_zap_window },
 	{ "adversary", t_vm_file_moved },
 	{ "adversary", t_vm_open_after_revoke },
 	{ "adversary", t_vmap_held },
