@@ -169,6 +169,26 @@ int vre_hold(int dev, int buf, unsigned int what, unsigned int ms)
 	return RET(ioctl(dev, VRE_IOC_HOLD, &h));
 }
 
+static void *resv_hostage_thread(void *arg)
+{
+	struct resv_hostage *h = arg;
+
+	h->ret = vre_hold(h->dev, h->fd, VRE_HOLD_RESV, h->ms);
+	return NULL;
+}
+
+bool resv_hostage_start(struct resv_hostage *h)
+{
+	h->ret = -1;
+	return !pthread_create(&h->thread, NULL, resv_hostage_thread, h);
+}
+
+int resv_hostage_end(struct resv_hostage *h)
+{
+	pthread_join(h->thread, NULL);
+	return h->ret;
+}
+
 int vre_fence_signal(int dev, uint32_t id)
 {
 	struct vre_fence f = { .size = sizeof(f), .op = VRE_FENCE_SIGNAL, .id = id };

@@ -3,6 +3,7 @@
 #ifndef TESTS_HELPERS_H
 #define TESTS_HELPERS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,19 @@ int vre_memory(int dev, bool enable);
 int vre_fence_add(int dev, int buf, uint32_t *id);
 /* VRE_IOC_HOLD: VRE_HOLD_RESV blocks the caller for @ms. */
 int vre_hold(int dev, int buf, unsigned int what, unsigned int ms);
+/*
+ * Another thread holds buffer @fd's reservation lock for @ms (VRE_HOLD_RESV):
+ * the hostage of the bounded-wait tests. _end joins it and returns what
+ * vre_hold() returned.
+ */
+struct resv_hostage {
+	int dev, fd;
+	unsigned int ms;
+	int ret;
+	pthread_t thread;
+};
+bool resv_hostage_start(struct resv_hostage *h);
+int resv_hostage_end(struct resv_hostage *h);
 int vre_fence_signal(int dev, uint32_t id);
 
 /* The importer: an IOAS, mappings by id. */

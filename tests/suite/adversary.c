@@ -409,31 +409,18 @@ out:
 		close(dev);
 }
 
-struct held_resv {
-	int dev, fd, ret;
-};
-
-static void *held_resv_thread(void *arg)
-{
-	struct held_resv *h = arg;
-
-	h->ret = vre_hold(h->dev, h->fd, VRE_HOLD_RESV, 3000);
-	return NULL;
-}
-
 /* The reservation lock held by someone else for longer than the timeout. */
 static void t_resv_hostage(void)
 {
 	struct dmabuf_revoke_report r;
-	struct held_resv h;
-	pthread_t t;
+	struct resv_hostage h = { .ms = 3000 };
 	int dev, a, ret;
 	double ms;
 
 	a = vre_buffer(&dev, SZ, 0);
 	h.dev = dev;
 	h.fd = a;
-	if (!tap_ok(a >= 0 && !pthread_create(&t, NULL, held_resv_thread, &h),
+	if (!tap_ok(a >= 0 && resv_hostage_start(&h),
 		    "adversary: resv hostage setup"))
 		goto out;
 	usleep(300000);
@@ -442,8 +429,7 @@ static void t_resv_hostage(void)
 	       !query_state(a, DMABUF_REVOKE_STATE_REVOKED),
 	       "R9 a reservation lock held past the timeout ends REVOKE with ETIMEDOUT, nothing changed (%d after %.0f ms)",
 	       ret, ms);
-	pthread_join(t, NULL);
-	tap_ok(h.ret == 0 && !drs_revoke(a, 1000, &r, NULL, 0) &&
+	tap_ok(resv_hostage_end(&h) == 0 && !drs_revoke(a, 1000, &r, NULL, 0) &&
 	       query_state(a, DMABUF_REVOKE_STATE_COMPLETE),
 	       "R9 once the lock is free REVOKE works");
 	close(a);

@@ -611,28 +611,15 @@ out:
 	}
 }
 
-struct resv_holder {
-	int dev, fd;
-};
-
-static void *resv_holder_thread(void *arg)
-{
-	struct resv_holder *h = arg;
-
-	vre_hold(h->dev, h->fd, VRE_HOLD_RESV, 2000);
-	return NULL;
-}
-
 /* Someone else holds the buffer's reservation lock for the whole timeout. */
 static void t_cli_busy(void)
 {
-	struct resv_holder h;
+	struct resv_hostage h = { .ms = 2000 };
 	char out[4096], me[16], s_fd[16];
-	pthread_t t;
 	int rc;
 
 	h.fd = vre_buffer(&h.dev, SZ, 0);
-	if (!tap_ok(h.fd >= 0 && !pthread_create(&t, NULL, resv_holder_thread, &h),
+	if (!tap_ok(h.fd >= 0 && resv_hostage_start(&h),
 		    "CLI busy setup"))
 		return;
 	usleep(300000);
@@ -645,7 +632,7 @@ static void t_cli_busy(void)
 	       strstr(out, "nothing changed") && !drs_is_revoked(h.fd),
 	       "CLI a revoke that cannot start in time: exit 10, 'nothing changed' (%d)",
 	       rc);
-	pthread_join(t, NULL);
+	resv_hostage_end(&h);
 	close(h.fd);
 	close(h.dev);
 }
@@ -676,10 +663,9 @@ static void t_cli_exporter(void)
 	int a = vre_device(1, &three), b = vre_device(1, &two);
 	int m0 = -1, m1 = -1, m2 = -1, plain = -1, ioas = iit_open(), rc;
 	struct dmabuf_revoke_query q;
-	struct resv_holder h = { .dev = b, .fd = -1 };
+	struct resv_hostage h = { .dev = b, .fd = -1, .ms = 2000 };
 	unsigned int live;
 	uint8_t *p = NULL;
-	pthread_t t;
 	uint32_t id;
 
 	if (a >= 0 && b >= 0) {
@@ -764,7 +750,7 @@ static void t_cli_exporter(void)
 
 	/* A buffer whose reservation lock is held for the whole timeout. */
 	h.fd = vre_export(b, 0, SZ, SZ, 0);
-	if (!tap_ok(h.fd >= 0 && !pthread_create(&t, NULL, resv_holder_thread, &h),
+	if (!tap_ok(h.fd >= 0 && resv_hostage_start(&h),
 		    "CLI revoke --exporter busy setup"))
 		goto out;
 	usleep(300000);
@@ -775,7 +761,7 @@ static void t_cli_exporter(void)
 	       strstr(out, "nothing changed on it") && !drs_is_revoked(h.fd),
 	       "CLI revoke --exporter with a buffer whose locks are held: exit 10, says nothing changed on it (%d)",
 	       rc);
-	pthread_join(t, NULL);
+	resv_hostage_end(&h);
 out:
 	if (p)
 		munmap(p, SZ);

@@ -839,18 +839,6 @@ static void t_batch_conventions(void)
 	}
 }
 
-struct resv_hold {
-	int dev, fd;
-};
-
-static void *resv_hold_thread(void *arg)
-{
-	struct resv_hold *h = arg;
-
-	vre_hold(h->dev, h->fd, VRE_HOLD_RESV, 1500);
-	return NULL;
-}
-
 /*
  * R9/R17: one timeout for the whole batch. A buffer whose reservation lock
  * is held hostage is left untouched when it runs out; the others are
@@ -861,9 +849,9 @@ static void t_batch_hostage(void)
 	uint64_t two = 2 * SZ;
 	struct dmabuf_revoke_report rep[2];
 	struct dmabuf_revoke_batch bt;
-	struct resv_hold h = { .dev = vre_device(1, &two), .fd = -1 };
+	struct resv_hostage h = { .dev = vre_device(1, &two), .fd = -1,
+				  .ms = 1500 };
 	int other = -1, ret;
-	pthread_t t;
 	double t0, ms;
 
 	if (h.dev >= 0) {
@@ -871,7 +859,7 @@ static void t_batch_hostage(void)
 		other = vre_export(h.dev, 0, SZ, SZ, 0);
 	}
 	if (!tap_ok(h.fd >= 0 && other >= 0 &&
-		    !pthread_create(&t, NULL, resv_hold_thread, &h),
+		    resv_hostage_start(&h),
 		    "R17 batch hostage setup"))
 		goto out;
 	usleep(200000);
@@ -891,7 +879,7 @@ static void t_batch_hostage(void)
 	tap_ok(ms < 1000,
 	       "R9 the batch returned within its one timeout (300 ms) despite the hostage: %.0f ms",
 	       ms);
-	pthread_join(t, NULL);
+	resv_hostage_end(&h);
 	tap_ok(!batch_fds(&h.fd, 1, 1000, NULL, &bt) && bt.revoked == 1 &&
 	       drs_is_revoked(h.fd),
 	       "R17 once the lock is free, the untouched buffer is revoked by the next batch");
