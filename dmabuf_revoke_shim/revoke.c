@@ -524,7 +524,7 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 	drs_report_remaining(b, result);
 	r->user_mappings = b->user_vmas;
 	spin_unlock(&b->lock);
-	r->vmaps = READ_ONCE(dmabuf->vmapping_counter);
+	r->vmaps = drs_vmaps_snapshot(dmabuf);
 
 	if (r->flags & (DMABUF_REVOKE_REPORT_FENCES |
 			DMABUF_REVOKE_REPORT_CALLBACKS |
@@ -686,5 +686,5 @@ void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 	q->mappings = b->nr_maps;
 	q->user_mappings = b->user_vmas;
 	spin_unlock(&b->lock);
-	q->vmaps = READ_ONCE(dmabuf->vmapping_counter);
+	q->vmaps = drs_vmaps_snapshot(dmabuf);
 }

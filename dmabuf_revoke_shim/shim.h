@@ -130,6 +130,18 @@ static inline bool drs_revoked(const struct drs_buf *b)
 }
 
 /*
+ * The number of vmaps the core holds, for reports only. The core updates
+ * vmapping_counter with plain ++/-- under its own lock (dmabuf->lock on
+ * 6.1, dmabuf->resv on 6.2+), which a report must not wait for (a resv
+ * holder could stall QUERY or REVOKE's report): a racy snapshot of an
+ * aligned int is what we want, so tell KCSAN it is intended.
+ */
+static inline unsigned int drs_vmaps_snapshot(const struct dma_buf *dmabuf)
+{
+	return data_race(dmabuf->vmapping_counter);
+}
+
+/*
  * Enter an unlocked callback: false once the buffer is revoked. The full
  * barrier pairs with the one after the flip in drs_flip(): either we see
  * the flip, or the revoke sees us in @active and waits for drs_leave().
