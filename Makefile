@@ -4,7 +4,7 @@
 #   make [KDIR=...]       build the modules against KDIR (default: running kernel)
 #   make check            build through DKMS and run the suite in QEMU (README)
 #   make lint             checkpatch --strict, sparse (C=2) and W=1 on every kernel
-#   make check-e2e        the user's install path in a full Debian 12 VM (README)
+#   make check-e2e        the user's install path in full Debian 12/13 VMs (README)
 #   make demo             narrate a buffer's life in a VM
 #   make bench            measure what the shim costs, in a VM (README "Performance")
 #   make install          the CLI, its man page, the uapi header, the udev rule
@@ -51,10 +51,10 @@ check:
 lint:
 	scripts/lint.sh $(KERNELS)
 
-# DKMS install, udev, the field test and a kernel upgrade in a full Debian
-# 12 machine booted under QEMU (scripts/e2e.sh).
+# The packages installed, upgraded and purged in full Debian 12 and 13
+# machines booted under QEMU (scripts/e2e.sh; E2E_DISTS= picks one).
 check-e2e:
-	scripts/e2e.sh
+	scripts/e2e.sh $(E2E_DISTS)
 
 # dmabuf-revoke-{dkms,tools,dev} .debs built with dpkg-buildpackage from a
 # copy of the tree, checked with lintian, plus the source RPM; packages land

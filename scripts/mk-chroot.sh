@@ -11,7 +11,8 @@
 # Cache: $CACHE_DIR/chroots/SUITE-KVER/ (one per kernel: a new kernel gets a
 # fresh chroot and the old ones of that suite are removed), made by
 #   debootstrap --variant=minbase --include=make,libc6-dev SUITE
-# then `apt-get install linux-headers-KVER=VER dkms sparse`. Stamps:
+# then `apt-get install linux-headers-KVER=VER dkms sparse` from SUITE and
+# the profile's PROFILE_CHROOT_EXTRA_SUITES (e.g. trixie-security). Stamps:
 #   .drtest-base   debootstrap finished (its options)
 #   .drtest-ready  what was installed on top (re-done when that changes)
 # No host name stays in the chroot: apt's sources list is written for the
@@ -45,11 +46,14 @@ flock "$lock"
 include=make,libc6-dev
 base_want="debootstrap --variant=minbase --include=$include $suite"
 pkgs=("linux-headers-$KVER=$KDEB_VERSION" "${PROFILE_CHROOT_PKGS[@]}")
-ready_want="${pkgs[*]}"
+# (The extra suites join the stamp only when there are some: chroots made
+# before they existed stay valid.)
+ready_want="${pkgs[*]}${PROFILE_CHROOT_EXTRA_SUITES[*]:+ from $suite ${PROFILE_CHROOT_EXTRA_SUITES[*]}}"
 
 # shellcheck disable=SC2119 # no argument: the host's release suite
 url=$(debian_archive_url)
 [[ -n $url ]] || die "no Debian archive URI in /etc/apt/sources*"
+sec_url=$(debian_archive_url "$(. /etc/os-release && echo "$VERSION_CODENAME")-security")
 
 if [[ -f $dir/.drtest-ready && $(<"$dir/.drtest-ready") == "$ready_want" &&
 	-f $dir/.drtest-base && $(<"$dir/.drtest-base") == "$base_want" ]]; then
@@ -80,8 +84,16 @@ else
 	rm -f "$dir/.drtest-ready"
 	list="$dir/etc/apt/sources.list.d/drtest.list"
 	on_exit "rm -f '$list'; rm -rf '$dir'/var/lib/apt/lists/*_*"
-	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-		"$url" "$suite" >"$list"
+	# The chroot's suite, plus the profile's extra ones (a security suite,
+	# experimental) from this machine's mirrors.
+	for s in "$suite" "${PROFILE_CHROOT_EXTRA_SUITES[@]}"; do
+		case $s in
+		*-security) u=$sec_url ;;
+		*) u=$url ;;
+		esac
+		[[ -n $u ]] || die "no Debian archive URI for $s in /etc/apt/sources*"
+		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$u" "$s"
+	done >"$list"
 	cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
 	kroot_run "$dir" -- apt-get -q update >&2
 	kroot_run "$dir" -- env DEBIAN_FRONTEND=noninteractive \

@@ -1,12 +1,18 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# e2e/guest.sh: the end-to-end lane inside the Debian 12 machine
-# (scripts/e2e.sh boots it; the image's dmabuf-revoke-e2e.service runs this
-# from the run's 9p share at /mnt/e2e). Walks README's "Install on a real
-# host" as a user would, with no network: unpack the source package, copy it
-# to /usr/src, dkms install, dkms status, modinfo, modprobe, make install +
-# udev, the field test, the CLI, then a second kernel's .debs and DKMS
-# AUTOINSTALL.
+# e2e/guest.sh: the end-to-end lane inside the Debian machine (scripts/e2e.sh
+# boots it; the image's dmabuf-revoke-e2e.service runs this from the run's
+# 9p share at /mnt/e2e). Walks README's "Install on a real host" as a user
+# would, with no network, from the packages `make deb` builds:
+#   apt install ./dmabuf-revoke-{dkms,tools,dev}_VERSION*.deb, dkms status,
+#   modinfo, modprobe, the udev rule, the field test, the CLI;
+# then, with E2E_MODE=full (Debian 12):
+#   an upgrade to a newer package version (DKMS rebuilds; the new modules
+#   load), a second kernel's .debs (DKMS AUTOINSTALL builds for it);
+# and always, last:
+#   apt purge: no module, DKMS tree, udev rule or other file of the
+#   packages is left (the machine's file list before the install and after
+#   the purge are compared).
 #
 # Writes to /mnt/e2e/out/results, one line each, as it goes (the host
 # follows the file):
@@ -14,17 +20,19 @@
 #   # e2e: STEP SECONDSs           time of a step
 #   # TEXT                         diagnostics
 #   # e2e: guest-done              the last line of a finished run
-# and logs beside it (selftest.txt, dkms-*.log, dmesg.txt, journal.txt).
+# and logs beside it (selftest.txt, apt-*.log, dmesg.txt, journal.txt).
 set -u
 E2E=/mnt/e2e
 OUT=$E2E/out
 mkdir -p "$OUT"
 RES=$OUT/results
 : >"$RES"
-# KVER KVER2 DEBS2 VERSION (written by scripts/e2e.sh)
+# E2E_MODE KVER KVER2 DEBS2 VERSION VERSION2 (written by scripts/e2e.sh)
 # shellcheck disable=SC1091 # written per run
 . "$E2E/e2e.env"
-export HOME=/root LC_ALL=C.UTF-8
+: "${E2E_MODE:=field}" "${VERSION:?}" "${VERSION2:=}" "${KVER:?}" "${KVER2:=}" "${DEBS2:=}"
+export HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive
+ARCH=$(dpkg --print-architecture)
 
 emit() {	# every result line also goes to the console (the serial log)
 	printf '%s\n' "$*" >>"$RES"
@@ -46,73 +54,82 @@ run() {
 	shift
 	"$@" >"$log" 2>&1
 }
+loaded() { grep -q "^$1 " /proc/modules; }
+# installed_for V K: dkms status lists dmabuf-revoke/V installed for K.
+installed_for() {
+	dkms status 2>&1 | grep -q -E "^dmabuf-revoke/$1, $2, [^:]*: installed"
+}
+# The machine's files, minus what changes on its own (logs, caches, apt
+# and dpkg state, runtime dirs, this lane's share): what an install may add
+# and a purge must take away again.
+snapshot() {
+	find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run \
+		-o -path /tmp -o -path /var/tmp -o -path /mnt -o -path /root \
+		-o -path /var/log -o -path /var/cache -o -path /var/lib/apt \
+		-o -path /var/lib/dpkg -o -path /var/lib/systemd \) -prune -o -print |
+		LC_ALL=C sort
+}
 
 emit "# e2e: guest-boot $(cut -d' ' -f1 /proc/uptime)s"
 t_all=$(clock)
 
 # --- the machine -------------------------------------------------------------
+. /etc/os-release
 [ "$(uname -r)" = "$KVER" ]
-tap $? "machine: booted the image's own kernel $KVER (uname -r: $(uname -r))"
+tap $? "machine: $PRETTY_NAME booted the image's own kernel $KVER (uname -r: $(uname -r))"
 state=$(systemctl is-system-running 2>/dev/null)
 udevd=$(systemctl is-active systemd-udevd.service 2>/dev/null)
 [ "$udevd" = active ] && [ "$(cat /proc/1/comm)" = systemd ]
 tap $? "machine: systemd is PID 1 and systemd-udevd is $udevd (system state: $state)"
 ok=0
-for p in dkms "linux-headers-$KVER" gcc-12 make; do
+for p in dkms make; do
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || {
 		ok=1
 		echo "$p is not installed" | diag
 	}
 done
-tap $ok "machine: README's prerequisites are installed (dkms, linux-headers-$KVER, gcc-12, make)"
+tap $ok "machine: dkms and make are installed"
+snapshot >"$OUT/files-before.txt"
 
-# --- the source package --------------------------------------------------------
-# As a user who downloaded the release tarball: unpack, then the README's
-# commands from inside the tree.
+# --- README: install the packages ------------------------------------------------
+# The .debs as `make deb` left them, in a directory apt's sandbox user can
+# read (as ~/.cache/dmabuf-revoke/deb/out/ is for root on a real host).
+debs=/var/tmp/dmabuf-revoke-debs
+rm -rf "$debs"
+mkdir -p "$debs"
+cp "$E2E"/debs/*.deb "$debs"/
+chmod -R a+rX "$debs"
+# README: "apt install linux-headers-$(uname -r)" - already there, offline.
+run apt-headers.log apt-get -y install "linux-headers-$(uname -r)"
+tap $? "install: apt install linux-headers-$(uname -r) (already installed here)" ||
+	tail -n 20 "$OUT/apt-headers.log" | diag
 t=$(clock)
-rm -rf /root/src
-mkdir -p /root/src
-tar -xzf "$E2E/dmabuf-revoke-src.tar.gz" -C /root/src
+(cd "$debs" && apt-get -y install "./dmabuf-revoke-dkms_${VERSION}_all.deb" \
+	"./dmabuf-revoke-tools_${VERSION}_$ARCH.deb" "./dmabuf-revoke-dev_${VERSION}_all.deb") \
+	>"$OUT/apt-install.log" 2>&1
 rc=$?
-src=$(find /root/src -mindepth 1 -maxdepth 1 -type d | head -n 1)
-cd "$src" 2>/dev/null || rc=1
-[ $rc -eq 0 ] && [ "$(cat VERSION 2>/dev/null)" = "$VERSION" ]
-tap $? "source: unpack the source package (version $(cat VERSION 2>/dev/null))"
-cp -r . "/usr/src/dmabuf-revoke-$(cat VERSION)"
-tap $? "install: cp -r . /usr/src/dmabuf-revoke-$VERSION"
-timed unpack-and-copy "$t"
-
-# --- dkms install ----------------------------------------------------------------
-t=$(clock)
-run dkms-install.log dkms install "dmabuf-revoke/$(cat VERSION)"
-rc=$?
-timed dkms-install "$t"
-if ! tap $rc "dkms: dkms install dmabuf-revoke/$VERSION builds and installs for $KVER"; then
-	tail -n 40 "$OUT/dkms-install.log" | diag
+timed apt-install "$t"
+if ! tap $rc "install: apt install ./dmabuf-revoke-{dkms,tools,dev}_$VERSION*.deb (DKMS builds in the postinst)"; then
+	tail -n 40 "$OUT/apt-install.log" | diag
 	f=/var/lib/dkms/dmabuf-revoke/$VERSION/build/make.log
 	[ -f "$f" ] && tail -n 60 "$f" | diag
 fi
-cp "/var/lib/dkms/dmabuf-revoke/$VERSION/$KVER/x86_64/log/make.log" \
+cp "/var/lib/dkms/dmabuf-revoke/$VERSION/$KVER/$(uname -m)/log/make.log" \
 	"$OUT/dkms-make-$KVER.log" 2>/dev/null
-
-status=$(dkms status 2>&1)
-echo "$status" >"$OUT/dkms-status-1.txt"
-echo "$status" | diag
-echo "$status" | grep -q -E "^dmabuf-revoke/$VERSION, $KVER, [^:]*: installed"
+dkms status 2>&1 | tee "$OUT/dkms-status-1.txt" | diag
+installed_for "$VERSION" "$KVER"
 tap $? "dkms: dkms status says dmabuf-revoke/$VERSION is installed for $KVER"
 
-# --- modinfo ---------------------------------------------------------------------
 mi=$(modinfo dmabuf_revoke_shim 2>&1)
 echo "$mi" | grep -E '^(filename|version|vermagic|signer|sig_key):' | diag
 [ "$(modinfo -F version dmabuf_revoke_shim 2>/dev/null)" = "$VERSION" ]
 tap $? "modinfo: dmabuf_revoke_shim has version $VERSION"
 vm=$(modinfo -F vermagic dmabuf_revoke_shim 2>/dev/null | cut -d' ' -f1)
 fn=$(modinfo -F filename dmabuf_revoke_shim 2>/dev/null)
-[ "$vm" = "$KVER" ] && case $fn in /lib/modules/$KVER/updates/dkms/*) true ;; *) false ;; esac
+[ "$vm" = "$KVER" ] && case $fn in /lib/modules/$KVER/updates/dkms/* | /usr/lib/modules/$KVER/updates/dkms/*) true ;; *) false ;; esac
 tap $? "modinfo: vermagic $vm, installed by DKMS under /lib/modules/$KVER/updates/dkms"
 
-# --- modprobe --------------------------------------------------------------------
-loaded() { grep -q "^$1 " /proc/modules; }
+# --- modprobe and udev --------------------------------------------------------------
 out=$(modprobe vfio_revoke_exporter 2>&1)
 rc=$?
 [ -n "$out" ] && echo "$out" | diag
@@ -122,23 +139,13 @@ tap $? "modprobe: vfio_revoke_exporter loads, with the shim it depends on"
 tap $? "modprobe: the loaded shim reports version $VERSION in /sys/module"
 echo "kernel taint after loading: $(cat /proc/sys/kernel/tainted)" | diag
 udevadm settle
-[ -c /dev/dmabuf_revoke ] && [ -c /dev/vfio_revoke_exporter ]
-tap $? "udev: device nodes /dev/dmabuf_revoke and /dev/vfio_revoke_exporter exist"
-
-# --- make install + the udev rule ---------------------------------------------------
+[ -f /lib/udev/rules.d/60-dmabuf-revoke.rules ] || [ -f /usr/lib/udev/rules.d/60-dmabuf-revoke.rules ]
+tap $? "install: dmabuf-revoke-tools put the udev rule in /lib/udev/rules.d"
 # Loosen the nodes first, so only the installed rule can make them 0600
 # again (without a rule, udev leaves a node's mode alone).
 chmod 0666 /dev/dmabuf_revoke /dev/vfio_revoke_exporter
-t=$(clock)
-run make-install.log make install
-rc=$?
-timed make-install "$t"
-tap $rc "install: make install (CLI, man page, uapi header, udev rule, dmabuf-revoke-selftest)" ||
-	tail -n 30 "$OUT/make-install.log" | diag
-[ -f /etc/udev/rules.d/60-dmabuf-revoke.rules ]
-tap $? "install: the udev rule is in /etc/udev/rules.d"
-udevadm control --reload && udevadm trigger && udevadm settle
-tap $? "udev: udevadm control --reload && udevadm trigger"
+udevadm trigger && udevadm settle
+tap $? "udev: udevadm trigger"
 ok=0
 for n in dmabuf_revoke vfio_revoke_exporter; do
 	p=$(stat -c '%a %U:%G' "/dev/$n" 2>&1)
@@ -147,73 +154,136 @@ for n in dmabuf_revoke vfio_revoke_exporter; do
 done
 tap $ok "udev: the rule set /dev/dmabuf_revoke and /dev/vfio_revoke_exporter to 0600 root:root"
 
-# --- the field test ----------------------------------------------------------------
+# --- the field test and the CLI ------------------------------------------------------
 t=$(clock)
 dmabuf-revoke-selftest >"$OUT/selftest.txt" 2>&1
 rc=$?
 timed field-test "$t"
 summary=$(tail -n 1 "$OUT/selftest.txt")
 case $summary in
-*" passed, 0 failed") [ $rc -eq 0 ] ;;
+*" passed, 0 failed"*) [ $rc -eq 0 ] ;;
 *) false ;;
 esac
 if ! tap $? "field test: dmabuf-revoke-selftest passes the full suite on $KVER ($summary, exit $rc)"; then
 	grep -E '^not ok|^# ' "$OUT/selftest.txt" | head -n 60 | diag
 	tail -n 5 "$OUT/selftest.txt" | diag
 fi
-grep -c '^ok ' "$OUT/selftest.txt" | sed 's/^/field test ok lines: /' | diag
 loaded vfio_revoke_exporter && loaded dmabuf_revoke_shim && ! loaded iommufd_importer_test
 tap $? "field test: left the modules as they were (exporter and shim still loaded, the importer it loaded unloaded)"
-
-# --- the CLI -----------------------------------------------------------------------
 out=$(dmabuf-revoke version 2>&1)
 rc=$?
 echo "$out" | diag
 [ $rc -eq 0 ] && case $out in "dmabuf-revoke ABI "*) true ;; *) false ;; esac
 tap $? "cli: dmabuf-revoke version (exit $rc)"
 
-# --- a second kernel: DKMS AUTOINSTALL ------------------------------------------------
-# The .debs are preloaded in the image (no network); dpkg runs the kernel's
-# postinst hooks, among them DKMS's, exactly as an apt upgrade would.
+if [ "$E2E_MODE" = full ]; then
+	# --- a package upgrade: DKMS rebuilds ------------------------------------------
+	# The old package's prerm removes its modules from every kernel, the
+	# new one's postinst builds and installs the new version; the running
+	# modules stay until they are reloaded.
+	t=$(clock)
+	(cd "$debs" && apt-get -y install "./dmabuf-revoke-dkms_${VERSION2}_all.deb" \
+		"./dmabuf-revoke-tools_${VERSION2}_$ARCH.deb" "./dmabuf-revoke-dev_${VERSION2}_all.deb") \
+		>"$OUT/apt-upgrade.log" 2>&1
+	rc=$?
+	timed package-upgrade "$t"
+	tap $rc "package upgrade: apt install ./dmabuf-revoke-*_$VERSION2*.deb over $VERSION" ||
+		tail -n 40 "$OUT/apt-upgrade.log" | diag
+	grep -E 'Unpacking|Setting up|dkms|Deleting|Building' "$OUT/apt-upgrade.log" | head -n 20 | diag
+	dkms status 2>&1 | tee "$OUT/dkms-status-upgrade.txt" | diag
+	installed_for "$VERSION2" "$KVER" && ! dkms status 2>&1 | grep -q "^dmabuf-revoke/$VERSION,"
+	tap $? "package upgrade: dkms status lists dmabuf-revoke/$VERSION2 installed for $KVER and no $VERSION any more"
+	[ "$(modinfo -F version dmabuf_revoke_shim 2>/dev/null)" = "$VERSION2" ]
+	tap $? "package upgrade: the installed dmabuf_revoke_shim.ko is version $VERSION2"
+	out=$(modprobe -r vfio_revoke_exporter dmabuf_revoke_shim 2>&1 && modprobe vfio_revoke_exporter 2>&1)
+	rc=$?
+	[ -n "$out" ] && echo "$out" | diag
+	[ $rc -eq 0 ] && [ "$(cat /sys/module/dmabuf_revoke_shim/version 2>/dev/null)" = "$VERSION2" ]
+	tap $? "package upgrade: after a reload the running shim is version $VERSION2"
+	out=$(dmabuf-revoke version 2>&1)
+	rc=$?
+	echo "$out" | diag
+	[ $rc -eq 0 ] && case $out in "dmabuf-revoke ABI "*) true ;; *) false ;; esac
+	tap $? "package upgrade: the new CLI talks to the new shim (exit $rc)"
+	VERSION=$VERSION2
+
+	# --- a second kernel: DKMS AUTOINSTALL -----------------------------------------
+	# The .debs are preloaded in the image (no network); dpkg runs the
+	# kernel's postinst hooks, among them DKMS's, as an apt upgrade would.
+	t=$(clock)
+	# Each output line stamped with the uptime, to time the hooks apart.
+	{
+		# shellcheck disable=SC2086 # a list of paths
+		dpkg -i $DEBS2 2>&1
+		echo $? >"$OUT/dpkg.rc"
+	} | while IFS= read -r l; do
+		read -r up _ </proc/uptime
+		printf '%s %s\n' "$up" "$l"
+	done >"$OUT/dpkg-second-kernel.log"
+	rc=$(cat "$OUT/dpkg.rc")
+	timed second-kernel-install "$t"
+	# stamp PATTERN: uptime of the first log line matching PATTERN.
+	stamp() { awk -v p="$1" '$0 ~ p { print $1; exit }' "$OUT/dpkg-second-kernel.log"; }
+	span() {	# span STEP FROM-PATTERN TO-PATTERN
+		a=$(stamp "$2") b=$(stamp "$3")
+		[ -n "$a" ] && [ -n "$b" ] && emit "# e2e: $1 $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", b - a }')s"
+	}
+	span second-kernel-unpack 'Preparing to unpack' 'Setting up linux-image'
+	span second-kernel-dkms-autoinstall 'running auto installation service' 'dkms: autoinstall for kernel'
+	span second-kernel-initramfs 'update-initramfs: Generating' 'Setting up linux-headers-'
+	tap "$rc" "kernel upgrade: dpkg -i linux-image/linux-headers-$KVER2 (kernel postinst hooks ran)" ||
+		tail -n 40 "$OUT/dpkg-second-kernel.log" | diag
+	cp "/var/lib/dkms/dmabuf-revoke/$VERSION/$KVER2/$(uname -m)/log/make.log" \
+		"$OUT/dkms-make-$KVER2.log" 2>/dev/null
+	dkms status 2>&1 | tee "$OUT/dkms-status-2.txt" | diag
+	installed_for "$VERSION" "$KVER2"
+	tap $? "kernel upgrade: DKMS AUTOINSTALL built and installed dmabuf-revoke/$VERSION for $KVER2"
+	installed_for "$VERSION" "$KVER"
+	tap $? "kernel upgrade: dkms status still lists it installed for $KVER too"
+	vm=$(modinfo -k "$KVER2" -F vermagic dmabuf_revoke_shim 2>/dev/null | cut -d' ' -f1)
+	v=$(modinfo -k "$KVER2" -F version dmabuf_revoke_shim 2>/dev/null)
+	[ "$vm" = "$KVER2" ] && [ "$v" = "$VERSION" ]
+	tap $? "kernel upgrade: modinfo -k $KVER2 dmabuf_revoke_shim: version $v, vermagic $vm"
+	[ -f "/boot/initrd.img-$KVER2" ]
+	tap $? "kernel upgrade: the new kernel's initrd was generated"
+fi
+
+# --- apt purge: nothing left ------------------------------------------------------------
+modprobe -r iommufd_importer_test vfio_revoke_exporter dmabuf_revoke_shim 2>&1 | diag
 t=$(clock)
-# Each output line stamped with the uptime, to time the hooks apart.
-{
-	# shellcheck disable=SC2086 # a list of paths
-	env DEBIAN_FRONTEND=noninteractive dpkg -i $DEBS2 2>&1
-	echo $? >"$OUT/dpkg.rc"
-} | while IFS= read -r l; do
-	read -r up _ </proc/uptime
-	printf '%s %s\n' "$up" "$l"
-done >"$OUT/dpkg-second-kernel.log"
-rc=$(cat "$OUT/dpkg.rc")
-timed second-kernel-install "$t"
-# stamp PATTERN: uptime of the first log line matching PATTERN.
-stamp() { awk -v p="$1" '$0 ~ p { print $1; exit }' "$OUT/dpkg-second-kernel.log"; }
-span() {	# span STEP FROM-PATTERN TO-PATTERN
-	a=$(stamp "$2") b=$(stamp "$3")
-	[ -n "$a" ] && [ -n "$b" ] && emit "# e2e: $1 $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", b - a }')s"
+run apt-purge.log apt-get -y purge dmabuf-revoke-dkms dmabuf-revoke-tools dmabuf-revoke-dev
+rc=$?
+timed apt-purge "$t"
+tap $rc "purge: apt purge dmabuf-revoke-dkms dmabuf-revoke-tools dmabuf-revoke-dev" ||
+	tail -n 30 "$OUT/apt-purge.log" | diag
+left=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 'dmabuf-revoke*' 2>/dev/null | grep -v ' un *$')
+[ -z "$left" ]
+tap $? "purge: dpkg knows no dmabuf-revoke package any more (not even its configuration files)" ||
+	echo "$left" | diag
+left=$(find / -xdev \( -path /proc -o -path /sys -o -path /mnt \) -prune -o \
+	\( -name 'dmabuf_revoke_shim.ko*' -o -name 'vfio_revoke_exporter.ko*' \
+	-o -name 'iommufd_importer_test.ko*' -o -name '60-dmabuf-revoke.rules' \
+	-o -path '/var/lib/dkms/dmabuf-revoke' -o -path '/usr/src/dmabuf-revoke-*' \) -print)
+[ -z "$left" ]
+tap $? "purge: no module, DKMS tree, source tree or udev rule of ours is left on any kernel" ||
+	echo "$left" | diag
+! modinfo -k "$KVER" dmabuf_revoke_shim >/dev/null 2>&1
+tap $? "purge: modinfo no longer finds dmabuf_revoke_shim for $KVER (depmod ran)"
+snapshot >"$OUT/files-after.txt"
+# What the second kernel brought (every path naming its ABI, e.g.
+# /boot/*-6.1.0-50-amd64, /usr/src/linux-headers-6.1.0-50-common) is not
+# ours; DKMS keeps its own signing key, made on its first build, for every
+# DKMS module.
+abi=${KVER2%-*}
+added=$(LC_ALL=C comm -13 "$OUT/files-before.txt" "$OUT/files-after.txt" |
+	grep -v -e "^/var/lib/dkms/mok\." ${abi:+-e "$abi"})
+removed=$(LC_ALL=C comm -23 "$OUT/files-before.txt" "$OUT/files-after.txt")
+kept=$(LC_ALL=C comm -13 "$OUT/files-before.txt" "$OUT/files-after.txt" | grep -c -e "^/var/lib/dkms/mok\.")
+[ -z "$added" ] && [ -z "$removed" ]
+tap $? "purge: the machine's files are those before the install ($(wc -l <"$OUT/files-after.txt") paths compared; DKMS's signing key kept: $kept files)" || {
+	[ -n "$added" ] && echo "$added" | sed 's/^/left behind: /' | head -n 40 | diag
+	[ -n "$removed" ] && echo "$removed" | sed 's/^/gone: /' | head -n 40 | diag
 }
-span second-kernel-unpack 'Preparing to unpack' 'Setting up linux-image'
-span second-kernel-dkms-autoinstall 'running auto installation service' 'dkms: autoinstall for kernel'
-span second-kernel-initramfs 'update-initramfs: Generating' 'Setting up linux-headers-'
-tap "$rc" "kernel upgrade: dpkg -i linux-image/linux-headers-$KVER2 (kernel postinst hooks ran)" ||
-	tail -n 40 "$OUT/dpkg-second-kernel.log" | diag
-grep -i -E 'dkms|autoinstall' "$OUT/dpkg-second-kernel.log" | head -n 10 | diag
-cp "/var/lib/dkms/dmabuf-revoke/$VERSION/$KVER2/x86_64/log/make.log" \
-	"$OUT/dkms-make-$KVER2.log" 2>/dev/null
-status=$(dkms status 2>&1)
-echo "$status" >"$OUT/dkms-status-2.txt"
-echo "$status" | diag
-echo "$status" | grep -q -E "^dmabuf-revoke/$VERSION, $KVER2, [^:]*: installed"
-tap $? "kernel upgrade: DKMS AUTOINSTALL built and installed dmabuf-revoke/$VERSION for $KVER2"
-echo "$status" | grep -q -E "^dmabuf-revoke/$VERSION, $KVER, [^:]*: installed"
-tap $? "kernel upgrade: dkms status still lists it installed for $KVER too"
-vm=$(modinfo -k "$KVER2" -F vermagic dmabuf_revoke_shim 2>/dev/null | cut -d' ' -f1)
-v=$(modinfo -k "$KVER2" -F version dmabuf_revoke_shim 2>/dev/null)
-[ "$vm" = "$KVER2" ] && [ "$v" = "$VERSION" ]
-tap $? "kernel upgrade: modinfo -k $KVER2 dmabuf_revoke_shim: version $v, vermagic $vm"
-[ -f "/boot/initrd.img-$KVER2" ]
-tap $? "kernel upgrade: the new kernel's initrd was generated"
 
 # --- logs --------------------------------------------------------------------------
 dmesg >"$OUT/dmesg.txt" 2>&1

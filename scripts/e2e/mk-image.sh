@@ -1,55 +1,83 @@
 #!/usr/bin/env bash
-# e2e/mk-image.sh ENV_OUT
+# e2e/mk-image.sh DIST ENV_OUT
 #
-# The end-to-end lane's machine (scripts/e2e.sh): a Debian 12 root file
-# system as a user has it - systemd, udev, the stock kernel image and
-# headers from bookworm-security (like scripts/kernels/6.1.sh), dkms,
-# build-essential/gcc-12, make, kmod - in an ext4 disk image, plus the
-# image's own vmlinuz and initrd for a direct kernel boot, plus the .debs of
-# a second kernel (plain bookworm's linux-image-amd64 ABI, headers included)
-# preloaded under /var/cache/dmabuf-revoke-e2e/ so the guest needs no
-# network to show DKMS AUTOINSTALL.
+# The end-to-end lane's machine (scripts/e2e.sh): a Debian root file system
+# as a user has it - systemd, udev, the stock kernel image and headers from
+# the release's security suite (users who follow security updates run that
+# kernel), dkms, build-essential, make, kmod - in an ext4 disk image, plus
+# the image's own vmlinuz and initrd for a direct kernel boot. DIST:
+#   bookworm  Debian 12 with gcc-12, plus the .debs of a second kernel
+#             (plain bookworm's linux-image-amd64 ABI, headers included)
+#             preloaded under /var/cache/dmabuf-revoke-e2e/ so the guest
+#             needs no network to show DKMS AUTOINSTALL
+#   trixie    Debian 13 with its own 6.12 kernel (gcc-14 and pahole come
+#             with its headers); no second kernel
+# Suites the host's apt does not follow (trixie) are read through private
+# lists (private_apt_init, lib/kernel-debs.sh).
 #
-# Cache: $CACHE_DIR/e2e/images/KVER-KEY/ (rootfs.img, vmlinuz, initrd.img,
-# manifest = every installed package=version, image.env), KEY = hash of
-# this recipe and the versions of the packages it asks for. The image is
-# reused while the archive's candidates for everything in the manifest stay
-# the same; any change rebuilds it (and the older images are removed).
-# The image is never written by a run: boots use a copy-on-write overlay.
+# Cache: $CACHE_DIR/e2e/images/DIST-KVER-KEY/ (rootfs.img, vmlinuz,
+# initrd.img, manifest = every installed package=version, image.env), KEY =
+# hash of this recipe and the versions of the packages it asks for. The
+# image is reused while the archive's candidates for everything in the
+# manifest stay the same; any change rebuilds it (and the older images of
+# that DIST are removed). The image is never written by a run: boots use a
+# copy-on-write overlay.
 #
 # stdout: "# e2e: <step> <seconds>s" timing lines; the rest goes to stderr.
 # Writes IMAGE, VMLINUZ, INITRD, KVER, KVER2, KDEB_VERSION, KDEB_VERSION2,
-# DEBS2 (paths inside the image), IMAGE_STATE (cached|built) to ENV_OUT.
+# DEBS2 (paths inside the image; KVER2/DEBS2 empty without a second
+# kernel), IMAGE_STATE (cached|built) to ENV_OUT.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=scripts/lib/kernel-debs.sh
 . "$SCRIPTS_DIR/lib/kernel-debs.sh"
 
-env_out=${1:?usage: e2e/mk-image.sh ENV_OUT}
+usage="usage: e2e/mk-image.sh bookworm|trixie ENV_OUT"
+dist=${1:?$usage}
+env_out=${2:?$usage}
 
-# What the machine gets. The booted kernel: what bookworm-security's
-# metapackages point at (users who follow security updates run it); the
-# second kernel: plain bookworm's, a different ABI of the same 6.1 series
-# (cheapest second kernel: no BTF, same kbuild).
-BOOT_SUITE=bookworm-security
-SECOND_SUITE=bookworm
+# What the machine gets. BOOT_SUITE: the suite whose linux-image-amd64 is
+# booted; SECOND_SUITE: where a second kernel of another ABI comes from
+# (cheapest: the same series, no BTF, same kbuild), or none.
 # debootstrap's minbase plus what makes it a booting system with udev.
 BASE_INCLUDE=systemd-sysv,udev,kmod
-# The README's "Install on a real host" prerequisites and what `make
-# install` needs (a C compiler with static libc: libc6-dev via
-# build-essential). openssl: DKMS signs modules with it, as on a real host.
-# zstd: initramfs-tools' default compressor (a Recommends, so listed here).
-PKGS=(dkms build-essential gcc-12 make kmod udev systemd-sysv openssl procps zstd)
+# The README's "Install on a real host" prerequisites (a C compiler with
+# static libc: libc6-dev via build-essential). openssl: DKMS signs modules
+# with it, as on a real host. zstd: initramfs-tools' default compressor (a
+# Recommends, so listed here).
+PKGS=(dkms build-essential make kmod udev systemd-sysv openssl procps zstd)
+case $dist in
+bookworm)
+	BOOT_SUITE=bookworm-security
+	SECOND_SUITE=bookworm
+	APT_SUITES=(bookworm bookworm-updates bookworm-security)
+	# The kernel's compiler (its headers do not depend on it in 12).
+	PKGS+=(gcc-12)
+	;;
+trixie)
+	BOOT_SUITE=trixie-security
+	SECOND_SUITE=
+	APT_SUITES=(trixie trixie-security)
+	private_apt_init trixie "${APT_SUITES[@]}"
+	;;
+*) die "$usage" ;;
+esac
 DEB_DIR=/var/cache/dmabuf-revoke-e2e/debs
 IMAGE_SIZE_MB=${E2E_IMAGE_SIZE_MB:-6144}
 
 step_time() { printf '# e2e: %s %ss\n' "$1" "$(since "$2")"; }
 
 ensure_pkgs debootstrap e2fsprogs
-# The host's apt lists are what the key is computed from; a fresh machine
-# has none.
-apt_lists_present || apt_update_once
+# The apt lists are what the key is computed from; a fresh machine has
+# none.
+lists_present() {
+	if ((${#APT_OPTS[@]})); then private_apt_lists_present; else apt_lists_present; fi
+}
+lists_update() {
+	if ((${#APT_OPTS[@]})); then private_apt_update; else apt_update_once; fi
+}
+lists_present || lists_update
 
 t=$(now)
 kver_of() {	# kver_of META_VERSION -> linux-image-KVER's KVER
@@ -60,21 +88,26 @@ kver_of() {	# kver_of META_VERSION -> linux-image-KVER's KVER
 }
 resolve() {
 	V1=$(kdeb_version_in_suite linux-image-amd64 "$BOOT_SUITE")
-	V2=$(kdeb_version_in_suite linux-image-amd64 "$SECOND_SUITE")
-	[[ -n $V1 && -n $V2 ]] || return 1
+	[[ -n $V1 ]] || return 1
 	KVER=$(kver_of "$V1") || return 1
-	KVER2=$(kver_of "$V2") || return 1
-	if [[ $KVER == "$KVER2" ]]; then
-		say "error: $BOOT_SUITE and $SECOND_SUITE point at the same kernel $KVER: no second ABI to install"
-		return 1
+	SECOND=() V2='' KVER2=''
+	if [[ -n $SECOND_SUITE ]]; then
+		V2=$(kdeb_version_in_suite linux-image-amd64 "$SECOND_SUITE")
+		[[ -n $V2 ]] || return 1
+		KVER2=$(kver_of "$V2") || return 1
+		if [[ $KVER == "$KVER2" ]]; then
+			say "error: $BOOT_SUITE and $SECOND_SUITE point at the same kernel $KVER: no second ABI to install"
+			return 1
+		fi
+		# The second kernel's packages: image, headers and the headers'
+		# -common (the booted kernel's linux-kbuild is newer and
+		# satisfies it).
+		SECOND=("linux-image-$KVER2=$V2" "linux-headers-$KVER2=$V2")
+		local dep
+		while read -r dep; do
+			case $dep in linux-headers-*-common) SECOND+=("$dep=$V2") ;; esac
+		done < <(kdeb_depends "linux-headers-$KVER2=$V2")
 	fi
-	# The second kernel's packages: image, headers and the headers' -common
-	# (linux-kbuild-6.1 of the booted kernel is newer and satisfies it).
-	SECOND=("linux-image-$KVER2=$V2" "linux-headers-$KVER2=$V2")
-	local dep
-	while read -r dep; do
-		case $dep in linux-headers-*-common) SECOND+=("$dep=$V2") ;; esac
-	done < <(kdeb_depends "linux-headers-$KVER2=$V2")
 	# Candidate versions of everything asked for, one "name=version" a line.
 	WANT=$(printf '%s\n' "linux-image-amd64=$V1" "linux-headers-amd64=$V1" \
 		"linux-image-$KVER=$V1" "linux-headers-$KVER=$V1" "${SECOND[@]}"
@@ -84,11 +117,11 @@ resolve() {
 candidates() {
 	local out
 	# shellcheck disable=SC2048,SC2086
-	out=$(apt-cache show --no-all-versions $* 2>/dev/null) || true
+	out=$(kdeb_apt_cache show --no-all-versions $* 2>/dev/null) || true
 	awk '/^Package:/ { p = $2 } /^Version:/ && p { print p "=" $2; p = "" }' <<<"$out" | sort -u
 }
 if ! resolve 2>/dev/null; then
-	apt_update_once
+	lists_update
 	resolve
 fi
 recipe=$(cat "$0" "$SCRIPTS_DIR/e2e/dmabuf-revoke-e2e.service" | sha256sum | cut -c1-16)
@@ -97,7 +130,7 @@ key=$(printf '%s\n%s\n%s\n' "$recipe" "$(dpkg-query -W -f='${Version}' debootstr
 step_time resolve "$t"
 
 base="$CACHE_DIR/e2e/images"
-dir="$base/$KVER-$key"
+dir="$base/$dist-$KVER-$key"
 mkdir -p "$base"
 exec {lock}>"$base/.lock"
 flock "$lock"
@@ -120,10 +153,12 @@ if [[ -f $dir/image.env && -f $dir/manifest ]]; then
 	printf '%s\n' "$stale" | sed 's/^/#   /' >&2
 fi
 
+# The mirrors this machine's apt uses for Debian and its security archive
+# (they serve every release).
 url=$(debian_archive_url bookworm)
 sec_url=$(debian_archive_url bookworm-security)
 [[ -n $url && -n $sec_url ]] ||
-	die "no Debian archive URI for bookworm / bookworm-security in /etc/apt/sources*"
+	die "no Debian archive URI (bookworm / bookworm-security) in /etc/apt/sources*"
 work="$dir.new"
 root="$work/root"
 as_root rm -rf "$work" "$dir"
@@ -132,10 +167,10 @@ mkdir -p "$work"
 # an interrupted build leaves plain files, removed by the next attempt.
 on_exit "[[ -d '$work' ]] && rm -rf '$work'"
 
-say "e2e image: debootstrap bookworm ($KVER, second kernel $KVER2)"
+say "e2e image: debootstrap $dist ($KVER${KVER2:+, second kernel $KVER2})"
 t=$(now)
 as_root unshare --mount --propagation private -- \
-	debootstrap --variant=minbase --include="$BASE_INCLUDE" bookworm "$root" "$url" >&2 || {
+	debootstrap --variant=minbase --include="$BASE_INCLUDE" "$dist" "$root" "$url" >&2 || {
 	tail -n 40 "$root/debootstrap/debootstrap.log" >&2
 	die "debootstrap failed (its log's end above)"
 }
@@ -149,11 +184,13 @@ printf '%s\n' 'Acquire::Check-Valid-Until "false";' 'APT::Install-Recommends "fa
 	>"$root/etc/apt/apt.conf.d/99dmabuf-revoke-e2e"
 rm -f "$root/etc/apt/sources.list"
 src="$root/etc/apt/sources.list.d/e2e.sources"
-printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: %s\nSuites: bookworm-security\nComponents: main\n' \
-	"$url" "$sec_url" >"$src"
+for suite in "${APT_SUITES[@]}"; do
+	case $suite in *-security) u=$sec_url ;; *) u=$url ;; esac
+	printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\n\n' "$u" "$suite"
+done >"$src"
 in_root() { kroot_run "$root" -- env DEBIAN_FRONTEND=noninteractive "$@"; }
 in_root apt-get -q update >&2
-# debootstrap took plain bookworm's packages; a user's machine follows the
+# debootstrap took the release's packages; a user's machine follows the
 # point releases and security updates (and the manifest then matches the
 # archive's candidates).
 in_root apt-get -q -y dist-upgrade >&2
@@ -164,7 +201,8 @@ step_time image-packages "$t"
 t=$(now)
 mkdir -p "$root$DEB_DIR"
 # `apt-get download` writes into the current directory.
-kroot_run "$root" -- sh -c "cd '$DEB_DIR' && apt-get -q -o APT::Sandbox::User=root download ${SECOND[*]}" >&2
+((${#SECOND[@]} == 0)) ||
+	kroot_run "$root" -- sh -c "cd '$DEB_DIR' && apt-get -q -o APT::Sandbox::User=root download ${SECOND[*]}" >&2
 in_root apt-get clean
 rm -f "$src" "$root/var/log/bootstrap.log"
 rm -rf "$root/var/lib/apt/lists/"*
@@ -219,7 +257,9 @@ rm -rf "$root"
 } >"$work/image.env"
 mv "$work" "$dir"
 step_time image-mkfs "$t"
-# One image at a time: the older ones are 1-2 GB each.
-find "$base" -mindepth 1 -maxdepth 1 -type d ! -path "$dir" -exec rm -rf {} +
+# One image per DIST: the older ones are 1-2 GB each.
+find "$base" -mindepth 1 -maxdepth 1 -type d -name "$dist-*" ! -path "$dir" -exec rm -rf {} +
+# (Images of the layout before DIST was part of the name.)
+find "$base" -mindepth 1 -maxdepth 1 -type d -name '[0-9]*' -exec rm -rf {} +
 say "e2e image: built at $dir ($(du -sh --apparent-size "$dir/rootfs.img" | cut -f1) apparent, $(du -sh "$dir/rootfs.img" | cut -f1) used)"
 { cat "$dir/image.env"; echo "IMAGE_STATE=built"; } >"$env_out"

@@ -27,42 +27,12 @@ PROFILE_CHROOT_SUITE=sid
 # sparse: for `make lint` (C=2 runs in the chroot too).
 PROFILE_CHROOT_PKGS=(dkms sparse)
 
-# Private sid lists older than this (seconds) are refreshed first.
-SID_LISTS_MAX_AGE=${SID_LISTS_MAX_AGE:-86400}
-sid_apt_dir="$CACHE_DIR/apt-sid"
-
-# Set APT_OPTS once per process: a temp sources list naming the mirror that
-# this machine's apt uses for Debian (read from its sources at run time).
-sid_apt_init() {
-	((${#APT_OPTS[@]} == 0)) || return 0
-	local url list
-	# shellcheck disable=SC2119 # the mirror serving the host's release
-	url=$(debian_archive_url)
-	[[ -n $url ]] || die "no Debian archive URI in /etc/apt/sources*"
-	mkdir -p "$sid_apt_dir/lists/partial" "$sid_apt_dir/cache/archives/partial"
-	list=$(mktemp "${TMPDIR:-/tmp}/drtest-sid.XXXXXX.list")
-	on_exit "rm -f '$list'"
-	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s sid main\n' \
-		"$url" >"$list"
-	APT_OPTS=(-o "Dir::Etc::sourcelist=$list" -o Dir::Etc::sourceparts=-
-		-o "Dir::State::Lists=$sid_apt_dir/lists" -o "Dir::Cache=$sid_apt_dir/cache"
-		-o Acquire::Check-Valid-Until=false)
-}
-
+# Sid's lists: private_apt_init (lib/kernel-debs.sh), under $CACHE_DIR/apt-sid.
 profile_apt_lists_present() {
-	sid_apt_init
-	local f
-	f=$(find "$sid_apt_dir/lists" -maxdepth 1 -name '*_sid_InRelease' \
-		-newermt "-$SID_LISTS_MAX_AGE seconds" -print -quit)
-	[[ -n $f ]] && compgen -G "$sid_apt_dir/lists/*_sid_main_binary-amd64_Packages*" >/dev/null
+	private_apt_init sid sid
+	private_apt_lists_present
 }
-
 profile_apt_update() {
-	sid_apt_init
-	say "apt-get update (private sid lists in $sid_apt_dir)"
-	# Sandbox user root: the lists live in root's cache, which _apt may
-	# not be able to reach.
-	apt-get -q "${APT_OPTS[@]}" -o APT::Sandbox::User=root update >&2
-	# apt keeps the InRelease's old date when nothing changed.
-	touch "$sid_apt_dir"/lists/*_sid_InRelease 2>/dev/null || true
+	private_apt_init sid sid
+	private_apt_update
 }

@@ -20,6 +20,8 @@
 #                     (mk-chroot.sh) instead of on the host; the headers
 #                     are then apt-installed there, not extracted here
 #   PROFILE_CHROOT_PKGS   what the chroot gets besides the headers
+#   PROFILE_CHROOT_EXTRA_SUITES  suites the chroot's apt reads besides
+#                     PROFILE_CHROOT_SUITE (trixie-security, experimental)
 # Functions a profile may override:
 #   profile_resolve        sets KVER, KPKGS (array of name=version, what to
 #                          extract on the host) and KDEB_VERSION
@@ -39,6 +41,65 @@ APT_OPTS=()
 PROFILE_BUILD_ONLY=0
 PROFILE_CHROOT_SUITE=
 PROFILE_CHROOT_PKGS=()
+PROFILE_CHROOT_EXTRA_SUITES=()
+
+# private_apt_init NAME SUITE...: point APT_OPTS at Debian suites the host's
+# apt does not follow (sid, trixie, bullseye-security, ...) without changing
+# the system's sources: lists and apt's cache under $CACHE_DIR/apt-NAME, the
+# sources list a temp file (removed on exit) naming the mirrors this
+# machine's own apt uses - the archive for SUITE, the security archive for
+# SUITE-security - read from its sources at run time, so no host name is
+# stored anywhere. The archive may be a frozen snapshot, hence
+# Check-Valid-Until=false. Once per process.
+private_apt_init() {
+	local name=$1 suite url sec list
+	shift
+	((${#APT_OPTS[@]} == 0)) || return 0
+	PRIVATE_APT_DIR="$CACHE_DIR/apt-$name"
+	PRIVATE_APT_SUITES=("$@")
+	# shellcheck disable=SC2119 # the mirror serving the host's release
+	url=$(debian_archive_url)
+	sec=$(debian_archive_url "$(. /etc/os-release && echo "$VERSION_CODENAME")-security")
+	[[ -n $url ]] || die "no Debian archive URI in /etc/apt/sources*"
+	mkdir -p "$PRIVATE_APT_DIR/lists/partial" "$PRIVATE_APT_DIR/cache/archives/partial"
+	list=$(mktemp "${TMPDIR:-/tmp}/drtest-$name.XXXXXX.list")
+	on_exit "rm -f '$list'"
+	for suite in "$@"; do
+		case $suite in
+		*-security)
+			[[ -n $sec ]] || die "no Debian security archive URI in /etc/apt/sources*"
+			printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$sec" "$suite"
+			;;
+		*) printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$url" "$suite" ;;
+		esac
+	done >"$list"
+	APT_OPTS=(-o "Dir::Etc::sourcelist=$list" -o Dir::Etc::sourceparts=-
+		-o "Dir::State::Lists=$PRIVATE_APT_DIR/lists" -o "Dir::Cache=$PRIVATE_APT_DIR/cache"
+		-o Acquire::Check-Valid-Until=false)
+}
+
+# Private lists older than this (seconds) are refreshed first.
+PRIVATE_APT_MAX_AGE=${PRIVATE_APT_MAX_AGE:-86400}
+
+# True when every suite of private_apt_init has fresh lists.
+private_apt_lists_present() {
+	local suite f
+	for suite in "${PRIVATE_APT_SUITES[@]}"; do
+		f=$(find "$PRIVATE_APT_DIR/lists" -maxdepth 1 -name "*_${suite}_InRelease" \
+			-newermt "-$PRIVATE_APT_MAX_AGE seconds" -print -quit)
+		[[ -n $f ]] || return 1
+		compgen -G "$PRIVATE_APT_DIR/lists/*_${suite}_main_binary-amd64_Packages*" >/dev/null || return 1
+	done
+}
+
+private_apt_update() {
+	say "apt-get update (private lists for ${PRIVATE_APT_SUITES[*]} in $PRIVATE_APT_DIR)"
+	# Sandbox user root: the lists live in root's cache, which _apt may
+	# not be able to reach.
+	apt-get -q "${APT_OPTS[@]}" -o APT::Sandbox::User=root update >&2
+	# apt keeps the InRelease's old date when nothing changed.
+	touch "$PRIVATE_APT_DIR"/lists/*_InRelease 2>/dev/null || true
+}
 
 # apt-cache/apt-get with the profile's extra options.
 kdeb_apt_cache() { apt-cache "${APT_OPTS[@]}" "$@"; }
