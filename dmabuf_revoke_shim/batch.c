@@ -205,9 +205,9 @@ static int drs_batch_run(struct drs_batch_item *it, u32 n,
 			ret = err;
 			break;
 		}
-		dmabuf_revoke_start(dmabuf, &it[i].res);
+		/* -ENOENT: its release began, nothing can reach it. */
+		it[i].started = !dmabuf_revoke_start(dmabuf, &it[i].res);
 		dma_resv_unlock(dmabuf->resv);
-		it[i].started = true;
 		cond_resched();
 	}
 

@@ -417,7 +417,8 @@ void drs_budget_init(struct drs_budget *w, long timeout, unsigned int flags)
  *
  * Context: process context; @dmabuf->resv held (asserted), and any exporter
  * lock that nests outside it.
- * Return: 0, or -ENOENT if @dmabuf is not managed.
+ * Return: 0, or -ENOENT if @dmabuf is not managed or its release has begun
+ * (then nothing can reach it, and there is nothing to finish).
  */
 int dmabuf_revoke_start(struct dma_buf *dmabuf,
 			struct dmabuf_revoke_result *result)
@@ -433,6 +434,15 @@ int dmabuf_revoke_start(struct dma_buf *dmabuf,
 		result = &local;
 	memset(&result->report, 0, sizeof(result->report));
 
+	/*
+	 * The release has begun and no longer waits for finishers: nothing
+	 * can reach the buffer any more (no file, attachment or mapping is
+	 * left), and a finish would outlive it. An exporter whose own lock
+	 * keeps the dma_buf valid while its release blocks on that lock gets
+	 * here; its release frees the buffer as soon as the lock is dropped.
+	 */
+	if (b->released)
+		return -ENOENT;
 	trace_dmabuf_revoke_start(b->ino, b->revoked);
 	if (b->revoked)
 		result->report.flags |= DMABUF_REVOKE_REPORT_ALREADY;
@@ -647,8 +657,10 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 	ret = drs_lock_resv(dmabuf->resv, &w);
 	if (ret)
 		return ret;
-	dmabuf_revoke_start(dmabuf, result);
+	ret = dmabuf_revoke_start(dmabuf, result);
 	dma_resv_unlock(dmabuf->resv);
+	if (ret)
+		return ret;
 	/* The deadline runs on from the lock acquisition. */
 	ret = drs_finish(b, &w, result);
 	trace_dmabuf_revoke_end(b->ino, ret, &result->report);

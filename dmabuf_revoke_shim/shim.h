@@ -113,6 +113,7 @@ struct drs_buf {
 	bool revoked;			/* set once, under resv */
 	bool complete;			/* R9 held and nothing maps it any more */
 	bool cb_done;			/* cfg.revoked has run */
+	bool released;			/* drs_release() began; under resv */
 	struct list_head node;		/* drs_buffers */
 };
 
@@ -138,7 +139,7 @@ static inline bool drs_revoked(const struct drs_buf *b)
  */
 static inline unsigned int drs_vmaps_snapshot(const struct dma_buf *dmabuf)
 {
-	return data_race(dmabuf->vmapping_counter);
+	return data_race(dmabuf->vmapping_counter); /* a report's snapshot */
 }
 
 /*

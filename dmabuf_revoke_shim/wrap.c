@@ -746,8 +746,15 @@ static void drs_release(struct dma_buf *dmabuf)
 
 	/*
 	 * A revoke an exporter started under its own lock keeps the buffer
-	 * until dmabuf_revoke_finish() returns (bounded by its timeout).
+	 * until dmabuf_revoke_finish() returns (bounded by its timeout). One
+	 * that would start after this wait is refused (dmabuf_revoke_start()
+	 * checks @released under the same lock): an exporter's lock that its
+	 * release takes keeps the dma_buf valid for the start, but not for the
+	 * finish, which comes after that lock is dropped.
 	 */
+	dma_resv_lock(dmabuf->resv, NULL);
+	b->released = true;
+	dma_resv_unlock(dmabuf->resv);
 	wait_event(b->wq, !atomic_read(&b->finishers));
 
 	/*

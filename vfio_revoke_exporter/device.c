@@ -99,7 +99,8 @@ static int vre_hold(struct vre_device *vdev, struct vre_hold *args)
 
 	if (args->flags || args->reserved || !args->ms ||
 	    args->ms > VRE_HOLD_MAX_MS ||
-	    (args->what != VRE_HOLD_CALLBACK && args->what != VRE_HOLD_RESV))
+	    (args->what != VRE_HOLD_CALLBACK && args->what != VRE_HOLD_RESV &&
+	     args->what != VRE_HOLD_RELEASE))
 		return -EINVAL;
 	dmabuf = dma_buf_get(args->fd);
 	if (IS_ERR(dmabuf))
@@ -110,6 +111,8 @@ static int vre_hold(struct vre_device *vdev, struct vre_hold *args)
 			found = buf;
 	if (found && args->what == VRE_HOLD_CALLBACK)
 		atomic_set(&found->hold_ms, args->ms);
+	if (found && args->what == VRE_HOLD_RELEASE)
+		atomic_set(&found->release_hold_ms, args->ms);
 	mutex_unlock(&vdev->lock);
 	if (!found) {
 		ret = -EINVAL;

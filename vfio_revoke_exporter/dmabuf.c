@@ -106,7 +106,11 @@ static void vre_release(struct dma_buf *dmabuf)
 {
 	struct vre_buf *buf = dmabuf->priv;
 	struct vre_device *vdev = buf->vdev;
+	unsigned int ms = atomic_read(&buf->release_hold_ms);
 
+	/* VRE_HOLD_RELEASE: a release slow to take the device lock. */
+	if (ms)
+		msleep(ms);
 	mutex_lock(&vdev->lock);
 	list_del(&buf->node);
 	if (buf->counted)
@@ -492,6 +496,7 @@ unsigned int vre_revoke_start_all(struct vre_device *vdev,
 {
 	struct vre_buf *buf;
 	unsigned int n = 0;
+	bool started;
 
 	lockdep_assert_held(&vdev->lock);
 	list_for_each_entry(buf, &vdev->buffers, node) {
@@ -499,8 +504,14 @@ unsigned int vre_revoke_start_all(struct vre_device *vdev,
 		    dmabuf_revoke_is_revoked(buf->dmabuf))
 			continue;
 		dma_resv_lock(buf->dmabuf->resv, NULL);	/* inside vdev->lock */
-		dmabuf_revoke_start(buf->dmabuf, NULL);
+		/*
+		 * -ENOENT: its release has begun and waits for vdev->lock;
+		 * nothing reaches it, and it is freed once we drop the lock.
+		 */
+		started = !dmabuf_revoke_start(buf->dmabuf, NULL);
 		dma_resv_unlock(buf->dmabuf->resv);
+		if (!started)
+			continue;
 		list_add_tail(&buf->revoke_node, todo);
 		n++;
 	}

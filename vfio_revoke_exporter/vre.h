@@ -65,6 +65,7 @@ struct vre_buf {
 	struct file *dev_file;		/* VRE_EXPORT_MMAP_VMFILE: held */
 	u32 flags;			/* VRE_EXPORT_* */
 	atomic_t hold_ms;		/* VRE_HOLD_CALLBACK */
+	atomic_t release_hold_ms;	/* VRE_HOLD_RELEASE */
 	bool revoke_done;		/* R11 callback ran */
 	bool safe;			/* nothing maps it: scrubbed, under lock */
 	bool counted;			/* in its BAR's unsafe counts, under lock */

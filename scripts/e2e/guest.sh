@@ -74,7 +74,9 @@ emit "# e2e: guest-boot $(cut -d' ' -f1 /proc/uptime)s"
 t_all=$(clock)
 
 # --- the machine -------------------------------------------------------------
-. /etc/os-release
+# a subshell: os-release sets VERSION, which here is the package's version
+# shellcheck disable=SC1091 # the guest's own file
+PRETTY_NAME=$(. /etc/os-release && printf '%s' "$PRETTY_NAME")
 [ "$(uname -r)" = "$KVER" ]
 tap $? "machine: $PRETTY_NAME booted the image's own kernel $KVER (uname -r: $(uname -r))"
 state=$(systemctl is-system-running 2>/dev/null)

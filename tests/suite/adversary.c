@@ -780,6 +780,57 @@ static void t_close_races_revoke(void)
 	       (unsigned long long)s1.live, (long)lists);
 }
 
+/*
+ * The release's window: the shim's release has passed its wait for started
+ * revokes, the exporter's release still waits for its device lock, and a
+ * reset under that lock finds the buffer on the device's list. A revoke
+ * started there would be finished after the lock is dropped, on a buffer
+ * the release frees meanwhile (an unsignalled fence keeps the finish
+ * waiting): the start must be refused. Seen as a NULL dereference in the
+ * exporter's revoked callback under the reset race above (KCSAN kernel).
+ */
+static void *release_thread(void *arg)
+{
+	close(*(int *)arg);
+	return NULL;
+}
+
+static void t_release_races_start(void)
+{
+	struct vre_stats s0, s1;
+	uint32_t fence = 0;
+	bool fenced, setup;
+	int dev = -1, fd, n;
+	pthread_t t;
+
+	fd = vre_buffer(&dev, SZ, 0);
+	vre_stats(dev, false, &s0);
+	fenced = fd >= 0 && !vre_fence_add(dev, fd, &fence);
+	setup = fenced && !vre_hold(dev, fd, VRE_HOLD_RELEASE, 800) &&
+		!pthread_create(&t, NULL, release_thread, &fd);
+	if (!tap_ok(setup, "adversary: release window setup (an unsignalled fence, the exporter's release held 800 ms)")) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	usleep(200 * 1000);
+	n = vre_reset(dev);
+	pthread_join(t, NULL);
+	vre_stats(dev, false, &s1);
+	tap_ok(n == 0,
+	       "R16 a reset while the buffer's release runs does not start a revoke the release would not wait for (%d revoked)",
+	       n);
+	tap_ok(s1.live + 1 == s0.live && s1.releases == s0.releases + 1 &&
+	       s1.late_callbacks == s0.late_callbacks,
+	       "R10 the buffer was released once and nothing of it ran after (live %llu -> %llu)",
+	       (unsigned long long)s0.live, (unsigned long long)s1.live);
+out:
+	if (fenced)
+		vre_fence_signal(dev, fence);
+	if (dev >= 0)
+		close(dev);
+}
+
 const struct suite_case adversary_cases[] = {
 	{ "adversary", t_opath },
 	{ "adversary", t_vmsplice },
@@ -794,5 +845,6 @@ const struct suite_case adversary_cases[] = {
 	{ "adversary", t_vm_open_after_revoke },
 	{ "adversary", t_vmap_held },
 	{ "adversary", t_close_races_revoke },
+	{ "adversary", t_release_races_start },
 	{ NULL, NULL },
 };

@@ -114,6 +114,8 @@ struct vre_stats {
 #define VRE_HOLD_CALLBACK	1
 /* This call holds the buffer's reservation lock for @ms (interruptible). */
 #define VRE_HOLD_RESV		2
+/* The buffer's release sleeps @ms before it takes the device lock. */
+#define VRE_HOLD_RELEASE	3
 #define VRE_HOLD_MAX_MS		10000
 struct vre_hold {
 	__u32 size;
