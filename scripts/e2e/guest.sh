@@ -56,8 +56,9 @@ run() {
 }
 loaded() { grep -q "^$1 " /proc/modules; }
 # installed_for V K: dkms status lists dmabuf-revoke/V installed for K.
+# (Fixed strings: a version like 0.1.0+e2e1 is no regular expression.)
 installed_for() {
-	dkms status 2>&1 | grep -q -E "^dmabuf-revoke/$1, $2, [^:]*: installed"
+	dkms status 2>&1 | grep -F "dmabuf-revoke/$1, $2, " | grep -q -F ": installed"
 }
 # The machine's files, minus what changes on its own (logs, caches, apt
 # and dpkg state, runtime dirs, this lane's share): what an install may add
@@ -193,7 +194,7 @@ if [ "$E2E_MODE" = full ]; then
 		tail -n 40 "$OUT/apt-upgrade.log" | diag
 	grep -E 'Unpacking|Setting up|dkms|Deleting|Building' "$OUT/apt-upgrade.log" | head -n 20 | diag
 	dkms status 2>&1 | tee "$OUT/dkms-status-upgrade.txt" | diag
-	installed_for "$VERSION2" "$KVER" && ! dkms status 2>&1 | grep -q "^dmabuf-revoke/$VERSION,"
+	installed_for "$VERSION2" "$KVER" && ! dkms status 2>&1 | grep -q -F "dmabuf-revoke/$VERSION,"
 	tap $? "package upgrade: dkms status lists dmabuf-revoke/$VERSION2 installed for $KVER and no $VERSION any more"
 	[ "$(modinfo -F version dmabuf_revoke_shim 2>/dev/null)" = "$VERSION2" ]
 	tap $? "package upgrade: the installed dmabuf_revoke_shim.ko is version $VERSION2"
