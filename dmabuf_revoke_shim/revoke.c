@@ -267,7 +267,8 @@ static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r)
 	 * Allocating under resv is allowed: dma_resv_lockdep() primes
 	 * reclaim inside it.
 	 */
-	if (!DRS_VMAP_CAN_FAIL && b->exp_ops->vmap && !b->dead_vmap)
+	if (!DRS_VMAP_CAN_FAIL && !DRS_VMAP_OP_MAY_FAIL && b->exp_ops->vmap &&
+	    !b->dead_vmap)
 		drs_alloc_dead_vmap(b, GFP_KERNEL | __GFP_NOWARN);
 
 	WRITE_ONCE(b->revoked, true);
@@ -518,8 +519,7 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 	drs_zap(b);
 
 	/* R9(b): every fence, down to BOOKKEEP usage. */
-	left = dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,
-				     w->intr, drs_left(w));
+	left = drs_resv_wait_all(dmabuf->resv, w->intr, drs_left(w));
 	if (left < 0)
 		return -EINTR;
 	if (!left)

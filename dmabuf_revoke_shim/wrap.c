@@ -19,7 +19,6 @@
 #include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/iosys-map.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/module.h>
@@ -265,11 +264,14 @@ static int drs_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	int ret;
 
 	if (drs_enter(b)) {
-		ret = b->exp_ops->vmap(dmabuf, map);
+		ret = drs_call_vmap(b->exp_ops, dmabuf, map);
 		drs_leave(b);
 		return ret;
 	}
 	trace_dmabuf_revoke_refused(b->ino, "vmap", 0);
+	/* Before v5.11 a failed vmap is a clean NULL for the caller. */
+	if (DRS_VMAP_OP_MAY_FAIL)
+		return -ENODEV;
 	/* The revoke could not allocate it: the core WARNs if this fails. */
 	if (!b->dead_vmap && drs_alloc_dead_vmap(b, GFP_KERNEL))
 		return -ENOMEM;
@@ -319,8 +321,10 @@ static void drs_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	if (b->dead_vmap && !map->is_iomem && map->vaddr == b->dead_vmap)
 		return;
 	if (b->exp_ops->vunmap)
-		b->exp_ops->vunmap(dmabuf, map);
+		drs_call_vunmap(b->exp_ops, dmabuf, map);
 }
+
+DRS_DEFINE_VMAP_OPS(drs_vmap, drs_vunmap)
 
 /* ---- user mappings ---- */
 
@@ -720,8 +724,8 @@ void drs_wrap_ops(struct drs_buf *b)
 	b->ops.end_cpu_access = drs_end_cpu_access;
 	/* R12: what the exporter cannot do, the wrapper cannot either. */
 	b->ops.mmap = exp->mmap ? drs_mmap : NULL;
-	b->ops.vmap = exp->vmap ? drs_vmap : NULL;
-	b->ops.vunmap = exp->vmap ? drs_vunmap : NULL;
+	b->ops.vmap = exp->vmap ? DRS_VMAP_FN(drs_vmap) : NULL;
+	b->ops.vunmap = exp->vmap ? DRS_VUNMAP_FN(drs_vunmap) : NULL;
 }
 
 bool drs_ops_are_ours(const struct dma_buf_ops *ops)

@@ -9,11 +9,52 @@
 #define _DMABUF_REVOKE_COMPAT_H
 
 #include <linux/dma-buf.h>
+#include <linux/dma-resv.h>
+#include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 
 #include "dmabuf_revoke_config.h"
+
+/*
+ * Kernel mappings of a buffer: struct iosys_map since v5.18, struct
+ * dma_buf_map (the same, by its first name) from v5.11, and a bare address
+ * before, where the vmap op returned it. Code here uses the iosys_map
+ * names throughout; on cores before v5.11 this is a struct of our own that
+ * only the shim and its exporters see (DRS_VMAP_FN() below).
+ */
+#if defined(DMABUF_REVOKE_HAVE_IOSYS_MAP)
+#include <linux/iosys-map.h>
+#elif defined(DMABUF_REVOKE_HAVE_VMAP_MAP_ARG)
+#include <linux/dma-buf-map.h>
+#define iosys_map		dma_buf_map
+#define iosys_map_set_vaddr	dma_buf_map_set_vaddr
+#else
+struct iosys_map {
+	void *vaddr;
+	bool is_iomem;
+};
+
+static inline void iosys_map_set_vaddr(struct iosys_map *map, void *vaddr)
+{
+	map->vaddr = vaddr;
+	map->is_iomem = false;
+}
+#endif
+
+/* iosys_map_memcpy_from() (v5.18) for a system-memory or I/O mapping. */
+static inline void drs_map_memcpy_from(void *dst, const struct iosys_map *map,
+				       size_t offset, size_t len)
+{
+	if (map->is_iomem)
+		memcpy_fromio(dst, (const void __iomem *)map->vaddr + offset,
+			      len);
+	else
+		memcpy(dst, map->vaddr + offset, len);
+}
 
 /*
  * Symbol namespaces: a bare token up to v6.12 (the macros stringify it, after
@@ -103,23 +144,174 @@ static inline void drs_ops_no_cache(struct dma_buf_ops *ops)
 #define DRS_VMAP_CAN_FAIL	0
 #endif
 
-/* Importer-side kernel mapping without the resv lock held by the caller. */
+/*
+ * Before v5.11 the vmap op returned the address, and dma_buf_vmap() takes
+ * NULL for a clean failure (only an ERR_PTR trips its WARN_ON_ONCE), so the
+ * shim's vmap may simply fail after a revoke there.
+ */
+#ifdef DMABUF_REVOKE_HAVE_VMAP_MAP_ARG
+#define DRS_VMAP_OP_MAY_FAIL	0
+#else
+#define DRS_VMAP_OP_MAY_FAIL	1
+#endif
+
+/*
+ * Exporters write their vmap and vunmap ops in today's form,
+ *	int vmap(struct dma_buf *, struct iosys_map *);
+ *	void vunmap(struct dma_buf *, struct iosys_map *);
+ * declare them with DRS_DEFINE_VMAP_OPS(vmap, vunmap) and put
+ * DRS_VMAP_FN(vmap) and DRS_VUNMAP_FN(vunmap) in their dma_buf_ops: before
+ * v5.11 these are adapters to the address-returning ops. drs_call_vmap()
+ * and drs_call_vunmap() call an exporter's ops the same way.
+ */
+#ifdef DMABUF_REVOKE_HAVE_VMAP_MAP_ARG
+#define DRS_DEFINE_VMAP_OPS(vmap, vunmap)
+#define DRS_VMAP_FN(vmap)	vmap
+#define DRS_VUNMAP_FN(vunmap)	vunmap
+
+static inline int drs_call_vmap(const struct dma_buf_ops *ops,
+				struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	return ops->vmap(dmabuf, map);
+}
+
+static inline void drs_call_vunmap(const struct dma_buf_ops *ops,
+				   struct dma_buf *dmabuf,
+				   struct iosys_map *map)
+{
+	ops->vunmap(dmabuf, map);
+}
+#else
+#define DRS_DEFINE_VMAP_OPS(vmap, vunmap)				\
+static void *vmap##_addr(struct dma_buf *dmabuf)			\
+{									\
+	struct iosys_map map = { };					\
+									\
+	return vmap(dmabuf, &map) ? NULL : map.vaddr;			\
+}									\
+static void vunmap##_addr(struct dma_buf *dmabuf, void *vaddr)		\
+{									\
+	struct iosys_map map = { .vaddr = vaddr };			\
+									\
+	vunmap(dmabuf, &map);						\
+}
+#define DRS_VMAP_FN(vmap)	vmap##_addr
+#define DRS_VUNMAP_FN(vunmap)	vunmap##_addr
+
+static inline int drs_call_vmap(const struct dma_buf_ops *ops,
+				struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	void *vaddr = ops->vmap(dmabuf);
+
+	if (IS_ERR_OR_NULL(vaddr))
+		return vaddr ? PTR_ERR(vaddr) : -ENOMEM;
+	iosys_map_set_vaddr(map, vaddr);
+	return 0;
+}
+
+static inline void drs_call_vunmap(const struct dma_buf_ops *ops,
+				   struct dma_buf *dmabuf,
+				   struct iosys_map *map)
+{
+	ops->vunmap(dmabuf, map->vaddr);
+}
+#endif
+
+/*
+ * Importer-side kernel mapping without the resv lock held by the caller. A
+ * core that answers with NULL (before v5.11) refused: -EINVAL, what later
+ * cores say for a buffer whose vmap op is gone.
+ */
 static inline int drs_dma_buf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
-#ifdef DMABUF_REVOKE_HAVE_VMAP_UNLOCKED
+#if defined(DMABUF_REVOKE_HAVE_VMAP_UNLOCKED)
 	return dma_buf_vmap_unlocked(dmabuf, map);
-#else
+#elif defined(DMABUF_REVOKE_HAVE_VMAP_MAP_ARG)
 	return dma_buf_vmap(dmabuf, map);
+#else
+	void *vaddr = dma_buf_vmap(dmabuf);
+
+	if (!vaddr)
+		return -EINVAL;
+	iosys_map_set_vaddr(map, vaddr);
+	return 0;
 #endif
 }
 
 static inline void drs_dma_buf_vunmap(struct dma_buf *dmabuf,
 				      struct iosys_map *map)
 {
-#ifdef DMABUF_REVOKE_HAVE_VMAP_UNLOCKED
+#if defined(DMABUF_REVOKE_HAVE_VMAP_UNLOCKED)
 	dma_buf_vunmap_unlocked(dmabuf, map);
-#else
+#elif defined(DMABUF_REVOKE_HAVE_VMAP_MAP_ARG)
 	dma_buf_vunmap(dmabuf, map);
+#else
+	dma_buf_vunmap(dmabuf, map->vaddr);
+#endif
+}
+
+/*
+ * Wait for every fence of a reservation object: DMA_RESV_USAGE_BOOKKEEP
+ * since v5.19; before, the shared and exclusive fences (wait_all), with the
+ * _rcu name up to v5.13.
+ */
+static inline long drs_resv_wait_all(struct dma_resv *resv, bool intr,
+				     long timeout)
+{
+#if defined(DMABUF_REVOKE_HAVE_RESV_USAGE)
+	return dma_resv_wait_timeout(resv, DMA_RESV_USAGE_BOOKKEEP, intr,
+				     timeout);
+#elif defined(DMABUF_REVOKE_HAVE_RESV_WAIT_TIMEOUT)
+	return dma_resv_wait_timeout(resv, true, intr, timeout);
+#else
+	return dma_resv_wait_timeout_rcu(resv, true, intr, timeout);
+#endif
+}
+
+/*
+ * Add a fence that only bookkeeping waits for (BOOKKEEP usage; a shared
+ * fence before v5.19). Caller holds @resv.
+ */
+static inline int drs_resv_add_bookkeep_fence(struct dma_resv *resv,
+					      struct dma_fence *fence)
+{
+	int ret;
+
+#ifdef DMABUF_REVOKE_HAVE_RESV_USAGE
+	ret = dma_resv_reserve_fences(resv, 1);
+	if (!ret)
+		dma_resv_add_fence(resv, fence, DMA_RESV_USAGE_BOOKKEEP);
+#else
+	ret = dma_resv_reserve_shared(resv, 1);
+	if (!ret)
+		dma_resv_add_shared_fence(resv, fence);
+#endif
+	return ret;
+}
+
+/*
+ * A short-lived kernel mapping of one page, in which user copies may fault:
+ * kmap_local_page() since v5.11, kmap() before (kmap_atomic() would disable
+ * page faults, so a copy to or from user memory could fail).
+ */
+#ifdef DMABUF_REVOKE_HAVE_KMAP_LOCAL
+#define drs_kmap(page)		kmap_local_page(page)
+#define drs_kunmap(page, va)	kunmap_local(va)
+#else
+#define drs_kmap(page)		kmap(page)
+#define drs_kunmap(page, va)	kunmap(page)
+#endif
+
+/* vma_set_file() since v5.11: replace the VMA's file, references moved. */
+static inline void drs_vma_set_file(struct vm_area_struct *vma,
+				    struct file *file)
+{
+#ifdef DMABUF_REVOKE_HAVE_VMA_SET_FILE
+	vma_set_file(vma, file);
+#else
+	get_file(file);
+	swap(vma->vm_file, file);
+	fput(file);
 #endif
 }
 

@@ -4,10 +4,11 @@
 #define _IIT_H
 
 #include <linux/dma-buf.h>
-#include <linux/iosys-map.h>
 #include <linux/mutex.h>
 #include <linux/xarray.h>
 #include <uapi/linux/iommufd_importer_test.h>
+
+#include "dmabuf_revoke_compat.h"	/* struct iosys_map on every core */
 
 /* One IO address space: an open of /dev/iommufd_importer_test. */
 struct iit_ioas {

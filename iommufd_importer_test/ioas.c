@@ -411,12 +411,12 @@ long iit_dma(struct iit_ioas *ioas, struct iit_dma *args)
 			ret = -EFAULT;
 			break;
 		}
-		va = kmap_local_page(pfn_to_page(pfn));
+		va = drs_kmap(pfn_to_page(pfn));
 		if (write)
 			memcpy(va + off, bounce + done, n);
 		else
 			memcpy(bounce + done, va + off, n);
-		kunmap_local(va);
+		drs_kunmap(pfn_to_page(pfn), va);
 		done += n;
 		pos += n;
 	}

@@ -8,7 +8,6 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
-#include <linux/iosys-map.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -76,7 +75,7 @@ static long iit_vmap_read(struct iit_ioas *ioas, struct iit_vmap *args)
 	bounce = kmalloc(args->length, GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
-	iosys_map_memcpy_from(bounce, &v->map, 0, args->length);
+	drs_map_memcpy_from(bounce, &v->map, 0, args->length);
 	if (copy_to_user(u64_to_user_ptr(args->data), bounce, args->length))
 		ret = -EFAULT;
 	kfree(bounce);

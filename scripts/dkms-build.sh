@@ -73,6 +73,16 @@ trees=(--dkmstree "$dkmstree" --sourcetree "$srctree" --installtree "$insttree")
 # there, at the same paths: our trees and the signing key.
 DKMS_BINDS=("$work" "$CACHE_DIR/dkms-mok")
 
+# DKMS before 3.0 (Debian 11's 2.8) "prepares" a kernel tree named on the
+# command line (make mrproper, oldconfig, prepare) and "cleans" it after
+# the build (make mrproper, and an empty .config), wiping a headers-only
+# tree: tell it not to. DKMS 3 does neither (and calls the options
+# deprecated).
+prep=()
+case $(profile_dkms --version 2>/dev/null) in
+*:2.* | *-2.*) prep=(--no-prepare-kernel --no-clean-kernel) ;;
+esac
+
 # DKMS signs modules like on a user's machine, but its default key lives in
 # /var/lib/dkms and its default sign-file in the host's kbuild: point both
 # at our own (dkms reads these variables from the environment when
@@ -87,7 +97,7 @@ export mok_certificate="$CACHE_DIR/dkms-mok/mok.pub"
 profile_dkms add -m "$name" -v "$version" "${trees[@]}" >&2
 
 if ! profile_dkms build -m "$name" -v "$version" -k "$KVER" \
-	--kernelsourcedir "$KDIR" "${trees[@]}" >&2; then
+	--kernelsourcedir "$KDIR" "${prep[@]}" "${trees[@]}" >&2; then
 	# On failure the log stays in the build dir; on success it is moved.
 	log=$(find "$dkmstree/$name/$version" -name make.log -print 2>/dev/null | sed -n 1p)
 	if [[ -n $log ]]; then
@@ -101,7 +111,7 @@ fi
 # --no-depmod: dkms would run the host's `depmod -a KVER` against
 # /lib/modules; the initramfs step runs depmod -b on its own root instead.
 profile_dkms install -m "$name" -v "$version" -k "$KVER" \
-	--kernelsourcedir "$KDIR" --no-depmod "${trees[@]}" >&2
+	--kernelsourcedir "$KDIR" --no-depmod "${prep[@]}" "${trees[@]}" >&2
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -55,6 +55,14 @@ url=$(debian_archive_url)
 [[ -n $url ]] || die "no Debian archive URI in /etc/apt/sources*"
 sec_url=$(debian_archive_url "$(. /etc/os-release && echo "$VERSION_CODENAME")-security")
 
+# A chroot whose headers tree something emptied (DKMS 2.8 did, before
+# dkms-build.sh told it not to) is made again.
+khdr="$dir/usr/src/linux-headers-$KVER"
+if [[ -f $dir/.drtest-ready ]] && { ! grep -q '^CONFIG_' "$khdr/.config" 2>/dev/null ||
+	[[ ! -f $khdr/include/generated/autoconf.h ]]; }; then
+	say "chroot $name: its headers tree is damaged; making it again"
+	as_root rm -rf "$dir"
+fi
 if [[ -f $dir/.drtest-ready && $(<"$dir/.drtest-ready") == "$ready_want" &&
 	-f $dir/.drtest-base && $(<"$dir/.drtest-base") == "$base_want" ]]; then
 	say "chroot $name: cached at $dir"

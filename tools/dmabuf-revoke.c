@@ -518,6 +518,8 @@ static int cmd_version(int shim)
 		printf("dmabuf-revoke ABI %u.%u, features 0x%llx%s\n", v.major,
 		       v.minor, (unsigned long long)v.features,
 		       v.features & DMABUF_REVOKE_FEAT_VMAP_SEALED ? "" :
+		       v.features & DMABUF_REVOKE_FEAT_VMAP_FAILS ?
+		       " (on this kernel a vmap after revoke shares a vmap held across it, else fails)" :
 		       " (on this kernel a vmap after revoke shares a vmap held across it, else gets zeroed memory)");
 	return EX_OK;
 }

@@ -73,10 +73,7 @@ static int vre_fence_add(struct vre_device *vdev, struct vre_fence *args)
 	f->id = ++vdev->next_fence_id;
 
 	dma_resv_lock(dmabuf->resv, NULL);
-	ret = dma_resv_reserve_fences(dmabuf->resv, 1);
-	if (!ret)
-		dma_resv_add_fence(dmabuf->resv, &f->base,
-				   DMA_RESV_USAGE_BOOKKEEP);
+	ret = drs_resv_add_bookkeep_fence(dmabuf->resv, &f->base);
 	dma_resv_unlock(dmabuf->resv);
 	if (ret) {
 		dma_fence_put(&f->base);

@@ -12,7 +12,6 @@
 #include <linux/dma-resv.h>
 #include <linux/dmabuf_revoke.h>
 #include <linux/highmem.h>
-#include <linux/iosys-map.h>
 #include <linux/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -187,12 +186,12 @@ static int vre_access(struct vm_area_struct *vma, unsigned long addr,
 	if (pg >= buf->npages)
 		return -EINVAL;
 	len = min_t(int, len, PAGE_SIZE - off);
-	va = kmap_local_page(buf->pages[pg]);
+	va = drs_kmap(buf->pages[pg]);
 	if (write)
 		memcpy(va + off, data, len);
 	else
 		memcpy(data, va + off, len);
-	kunmap_local(va);
+	drs_kunmap(buf->pages[pg], va);
 	return len;
 }
 
@@ -221,7 +220,7 @@ static int vre_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 		/* The device's own mapping of the same BAR pages. */
 		vma->vm_pgoff += (VRE_BAR_OFFSET(buf->bar) >> PAGE_SHIFT) +
 				 buf->first;
-		vma_set_file(vma, buf->dev_file);
+		drs_vma_set_file(vma, buf->dev_file);
 		return vre_bar_mmap(buf->vdev, vma);
 	}
 	/*
@@ -255,6 +254,8 @@ static void vre_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	vunmap(map->vaddr);
 }
 
+DRS_DEFINE_VMAP_OPS(vre_vmap, vre_vunmap)
+
 static int vre_begin_cpu_access(struct dma_buf *dmabuf,
 				enum dma_data_direction dir)
 {
@@ -278,8 +279,10 @@ static int vre_end_cpu_access(struct dma_buf *dmabuf,
 	.end_cpu_access = vre_end_cpu_access
 
 static const struct dma_buf_ops vre_ops[4] = {
-	{ VRE_BASE_OPS, .mmap = vre_mmap, .vmap = vre_vmap, .vunmap = vre_vunmap },
-	{ VRE_BASE_OPS, .vmap = vre_vmap, .vunmap = vre_vunmap },	/* NO_MMAP */
+	{ VRE_BASE_OPS, .mmap = vre_mmap, .vmap = DRS_VMAP_FN(vre_vmap),
+	  .vunmap = DRS_VUNMAP_FN(vre_vunmap) },
+	{ VRE_BASE_OPS, .vmap = DRS_VMAP_FN(vre_vmap),			/* NO_MMAP */
+	  .vunmap = DRS_VUNMAP_FN(vre_vunmap) },
 	{ VRE_BASE_OPS, .mmap = vre_mmap },				/* NO_VMAP */
 	{ VRE_BASE_OPS },						/* both */
 };
@@ -343,6 +346,7 @@ static void vre_scrub(struct vre_buf *buf)
 {
 	struct vre_device *vdev = buf->vdev;
 	unsigned long i;
+	void *va;
 
 	lockdep_assert_held(&vdev->lock);
 	buf->safe = true;
@@ -351,7 +355,9 @@ static void vre_scrub(struct vre_buf *buf)
 	for (i = 0; i < buf->npages; i++) {
 		if (vre_page_in_use(vdev, buf, buf->first + i))
 			continue;
-		memset_page(buf->pages[i], 0, VRE_SCRUB_BYTE, PAGE_SIZE);
+		va = drs_kmap(buf->pages[i]);
+		memset(va, VRE_SCRUB_BYTE, PAGE_SIZE);
+		drs_kunmap(buf->pages[i], va);
 		vre_add(vdev, scrubbed_bytes, PAGE_SIZE);
 	}
 }

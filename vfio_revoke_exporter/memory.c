@@ -213,13 +213,13 @@ int vre_bar_rw(struct vre_device *vdev, struct vre_bar_rw *args)
 		struct page *page = bar->pages[pos >> PAGE_SHIFT];
 		size_t off = offset_in_page(pos);
 		size_t n = min_t(u64, PAGE_SIZE - off, end - pos);
-		void *va = kmap_local_page(page);
+		void *va = drs_kmap(page);
 
 		if (args->flags & VRE_RW_WRITE)
 			ret = copy_from_user(va + off, ubuf, n) ? -EFAULT : 0;
 		else
 			ret = copy_to_user(ubuf, va + off, n) ? -EFAULT : 0;
-		kunmap_local(va);
+		drs_kunmap(page, va);
 		ubuf += n;
 		pos += n;
 	}

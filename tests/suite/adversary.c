@@ -689,7 +689,7 @@ static void t_vmap_held(void)
 	tap_ok(r.vmaps == 1, "R5 REVOKE reported the held vmap (%u)", r.vmaps);
 	iit_vunmap(ioas, held);
 	ret = iit_vmap(ioas, a, &late);
-	if (ver.features & DMABUF_REVOKE_FEAT_VMAP_SEALED) {
+	if (ver.features & DMABUF_REVOKE_FEAT_VMAP_FAILS) {
 		tap_ok(ret == -EINVAL, "R5 vmap after the held one went fails (%d)",
 		       ret);
 	} else {

@@ -282,8 +282,9 @@ static void t_race(void)
 		threads = MAX_THREADS;
 	r->seed = env_num("STRESS_SEED", 1);
 	r->budget = env_num("STRESS_OPS", 1000000);
+	/* Threads vmap at once: without VMAP_SEALED a held vmap is shared. */
 	r->vmap_fails = !drs_version(&ver) &&
-			(ver.features & DMABUF_REVOKE_FEAT_VMAP_FAILS);
+			(ver.features & DMABUF_REVOKE_FEAT_VMAP_SEALED);
 	probe = open(DEV_VRE, O_RDWR | O_CLOEXEC);
 	ok = probe >= 0 && !vre_stats(probe, true, &s0);
 	for (i = 0; ok && i < SLOTS; i++) {

@@ -99,8 +99,9 @@ static void t_storm(void)
 	bool ok = true;
 
 	s.iters = env ? (unsigned int)atoi(env) : 200;
+	/* A vmap held across the revoke is shared without VMAP_SEALED. */
 	s.vmap_fails = !drs_version(&ver) &&
-		       (ver.features & DMABUF_REVOKE_FEAT_VMAP_FAILS);
+		       (ver.features & DMABUF_REVOKE_FEAT_VMAP_SEALED);
 	for (b = 0; b < BUFS; b++) {
 		s.buf[b] = vre_buffer(&s.dev[b], SZ, 0);
 		ok &= s.buf[b] >= 0;

@@ -26,19 +26,20 @@
 #define DMABUF_REVOKE_FEAT_ENTRIES	(1ULL << 2)	/* per-attachment report */
 #define DMABUF_REVOKE_FEAT_STRICT	(1ULL << 3)	/* strict exports exist */
 /*
- * Kernel vmap of a revoked buffer fails (-EINVAL). Without it (6.1 cores) a
- * vmap after revoke gets a zero-filled private mapping instead: never the
- * exporter's memory, and no kernel warning.
+ * Kernel vmap of a revoked buffer fails (-EINVAL; a NULL address on cores
+ * before 5.11). Without it (5.11 to 6.1 cores) a vmap after revoke gets a
+ * zero-filled private mapping instead: never the exporter's memory, and no
+ * kernel warning. Either way see DMABUF_REVOKE_FEAT_VMAP_SEALED.
  */
 #define DMABUF_REVOKE_FEAT_VMAP_FAILS	(1ULL << 4)
 #define DMABUF_REVOKE_FEAT_LIST		(1ULL << 5)
 /*
  * A kernel vmap held across a revoke is never handed to a later vmap
- * caller. Without it (6.1 cores: dma_buf_vmap() gives later callers the
- * held mapping without asking the exporter), while an importer holds a vmap
- * taken before the revoke, later vmaps get that same live memory; once all
- * such vmaps are released, later ones get zeroed scratch memory. The
- * revoke report counts held vmaps (vmaps).
+ * caller. Without it (cores up to 6.1: dma_buf_vmap() gives later callers
+ * the held mapping without asking the exporter), while an importer holds a
+ * vmap taken before the revoke, later vmaps get that same live memory; once
+ * all such vmaps are released, later ones fail or get zeroed scratch memory
+ * (DMABUF_REVOKE_FEAT_VMAP_FAILS). The revoke report counts held vmaps.
  */
 #define DMABUF_REVOKE_FEAT_VMAP_SEALED	(1ULL << 6)
 /*
