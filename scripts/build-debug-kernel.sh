@@ -83,16 +83,8 @@ mkdir -p "$base" "$deb_dir" "$base/src"
 exec {src_lock}>"$base/src/$src_ver.lock"
 flock "$src_lock"
 if [[ ! -f $src_parent/.unpacked ]]; then
-	file=$(kdeb_field "$src_pkg=$src_ver" Filename)
-	[[ -n $file ]] || die "no Filename for $src_pkg=$src_ver (apt lists too old or too new?)"
-	file=${file##*/}
-	if [[ ! -s $deb_dir/$file ]]; then
-		say "downloading $src_pkg=$src_ver"
-		tmp=$(mktemp -d "$deb_dir/.dl.XXXXXX")
-		(cd "$tmp" && apt-get -q -o APT::Sandbox::User=root download "$src_pkg=$src_ver" >&2)
-		mv "$tmp/$file" "$deb_dir/$file"
-		rm -rf "$tmp"
-	fi
+	deb=$(kdeb_download "$src_pkg=$src_ver")
+	file=${deb##*/}
 	say "unpacking $file"
 	rm -rf "$src_parent" "$src_parent.new"
 	mkdir -p "$src_parent.new"

@@ -61,19 +61,7 @@ else
 	# complete files only, so an interrupted download never looks cached.
 	debs=()
 	for pv in "${KPKGS[@]}"; do
-		file=$(kdeb_field "$pv" Filename)
-		[[ -n $file ]] || die "no Filename for $pv"
-		file=${file##*/}
-		if [[ ! -s $deb_dir/$file ]]; then
-			say "downloading $pv"
-			tmp=$(mktemp -d "$deb_dir/.dl.XXXXXX")
-			# Running as root, apt would try to drop to _apt and warn that it
-			# cannot write here; the scratch dir is ours anyway.
-			(cd "$tmp" && apt-get -q "${APT_OPTS[@]}" -o APT::Sandbox::User=root download "$pv" >&2)
-			mv "$tmp/$file" "$deb_dir/$file"
-			rm -rf "$tmp"
-		fi
-		debs+=("$deb_dir/$file")
+		debs+=("$(kdeb_download "$pv")")
 	done
 
 	# Extract with tar, not `dpkg-deb -x`: --keep-directory-symlink keeps any

@@ -81,18 +81,8 @@ checkpatch_dir() {
 		printf '%s\n' "$dir"
 		return
 	fi
-	file=$(kdeb_field "$pkg=$ver" Filename)
-	file=${file##*/}
-	[[ -n $file ]] || die "no Filename for $pkg=$ver"
-	mkdir -p "$CACHE_DIR/debs"
-	deb="$CACHE_DIR/debs/$file"
-	if [[ ! -s $deb ]]; then
-		say "downloading $pkg=$ver"
-		tmp=$(mktemp -d "$CACHE_DIR/debs/.dl.XXXXXX")
-		(cd "$tmp" && apt-get -q -o APT::Sandbox::User=root download "$pkg=$ver" >&2)
-		mv "$tmp/$file" "$deb"
-		rm -rf "$tmp"
-	fi
+	deb=$(kdeb_download "$pkg=$ver")
+	file=${deb##*/}
 	say "extracting checkpatch.pl from $file"
 	tmp=$(mktemp -d "$CACHE_DIR/checkpatch.XXXXXX")
 	# The package holds one tarball, usr/src/linux-source-X.Y.tar.xz, holding

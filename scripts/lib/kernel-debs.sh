@@ -128,6 +128,29 @@ kdeb_depends() {
 
 kdeb_exists() { [[ -n $(kdeb_field "$1" Package) ]]; }
 
+# kdeb_download PKG=VER: print the path of PKG=VER's .deb in the shared
+# pool $CACHE_DIR/debs, downloading it first (with APT_OPTS) if it is not
+# there. `apt-get download` writes into the current directory under the
+# pool's file name: fetch into a scratch dir and move complete files only,
+# so an interrupted download never looks cached. Running as root, apt would
+# try to drop to _apt and warn that it cannot write there; the scratch dir
+# is ours anyway.
+kdeb_download() {
+	local pv=$1 deb_dir="$CACHE_DIR/debs" file tmp
+	file=$(kdeb_field "$pv" Filename)
+	[[ -n $file ]] || die "no Filename for $pv (apt lists too old or too new?)"
+	file=${file##*/}
+	mkdir -p "$deb_dir"
+	if [[ ! -s $deb_dir/$file ]]; then
+		say "downloading $pv"
+		tmp=$(mktemp -d "$deb_dir/.dl.XXXXXX")
+		(cd "$tmp" && apt-get -q "${APT_OPTS[@]}" -o APT::Sandbox::User=root download "$pv" >&2)
+		mv "$tmp/$file" "$deb_dir/$file"
+		rm -rf "$tmp"
+	fi
+	printf '%s\n' "$deb_dir/$file"
+}
+
 # Default resolver: the metapackage's candidate in PROFILE_SUITE depends on
 # linux-image-<KVER>; take that image plus linux-headers-<KVER> and the
 # headers' own linux-headers-*-common and linux-kbuild-* dependencies, all
