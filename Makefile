@@ -96,9 +96,9 @@ install: tools tests
 # What DKMS needs to build the modules, and nothing else (no build litter,
 # no tests): the Debian and RPM packages install it with this target.
 DKMS_SRC = dkms.conf Kbuild Makefile VERSION compat/run-probes.sh \
-	$(filter-out %.mod.c,$(wildcard compat/probes/Kbuild compat/probes/*.[ch] \
+	$(filter-out %.mod.c,$(wildcard compat/probes/Kbuild compat/probes/exports compat/probes/*.[ch] \
 	  include/*.h include/linux/*.h include/uapi/linux/*.h \
-	  $(foreach m,dmabuf_revoke_shim vfio_revoke_exporter iommufd_importer_test,$(m)/Kbuild $(m)/*.[ch])))
+	  $(foreach m,dmabuf_revoke_shim dmabuf_revoke_heap vfio_revoke_exporter iommufd_importer_test,$(m)/Kbuild $(m)/*.[ch])))
 
 install-dkms-src:
 	@set -e; for f in $(DKMS_SRC); do \

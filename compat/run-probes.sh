@@ -39,5 +39,19 @@ tmp=$out.tmp
 			echo "/* #undef DMABUF_REVOKE_HAVE_$name */"
 		fi
 	done
+	# Export probes (probes/exports): Module.symvers, column 2 the
+	# symbol, 5 its namespace (absent before v5.4's namespaces).
+	grep -v '^#' "$here/probes/exports" | while read -r name sym ns; do
+		[ -n "$name" ] || continue
+		[ "$ns" = - ] && ns=
+		if [ -f "$kdir/Module.symvers" ] &&
+			awk -F '\t' -v s="$sym" -v n="$ns" \
+				'$2 == s && $5 == n { f = 1 } END { exit !f }' \
+				"$kdir/Module.symvers"; then
+			echo "#define DMABUF_REVOKE_HAVE_$name 1"
+		else
+			echo "/* #undef DMABUF_REVOKE_HAVE_$name */"
+		fi
+	done
 } >"$tmp"
 mv "$tmp" "$out"

@@ -101,6 +101,7 @@ static int drs_ioc_version(void __user *uarg)
 		     DMABUF_REVOKE_FEAT_ENTRIES | DMABUF_REVOKE_FEAT_STRICT |
 		     DMABUF_REVOKE_FEAT_LIST | DMABUF_REVOKE_FEAT_MMAP_NOPIN |
 		     DMABUF_REVOKE_FEAT_BOUNDED | DMABUF_REVOKE_FEAT_BATCH |
+		     DMABUF_REVOKE_FEAT_OWNER |
 		     (DRS_VMAP_CAN_FAIL || DRS_VMAP_OP_MAY_FAIL ?
 		      DMABUF_REVOKE_FEAT_VMAP_FAILS : 0) |
 		     (DRS_VMAP_CAN_FAIL ? DMABUF_REVOKE_FEAT_VMAP_SEALED : 0);
@@ -132,9 +133,6 @@ static int drs_ioc_revoke(void __user *uarg)
 	u32 usize, timeout_ms;
 	int ret;
 
-	/* Every importer holds the fd: holding it is no right to revoke. */
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
 	ret = drs_copy_in(&rv, sizeof(rv), DMABUF_REVOKE_REVOKE_SIZE_VER0, uarg,
 			  &usize);
 	if (ret)
@@ -152,6 +150,15 @@ static int drs_ioc_revoke(void __user *uarg)
 	dmabuf = drs_get_managed(rv.fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
+	/*
+	 * Every importer holds the fd: holding it is no right to revoke. The
+	 * buffer's owner (the process that allocated it from a revocable heap)
+	 * may take back what it handed out; see README "Privilege policy".
+	 */
+	if (!capable(CAP_SYS_ADMIN) && !dmabuf_revoke_is_owner(dmabuf)) {
+		ret = -EPERM;
+		goto out_put;
+	}
 
 	if (rv.max_entries) {
 		res.entries = kcalloc(rv.max_entries, sizeof(*res.entries),
@@ -209,6 +216,8 @@ static int drs_ioc_query(void __user *uarg)
 	q.size = sizeof(q);
 	q.fd = fd;
 	drs_fill_counts(to_drs(dmabuf), &q);
+	if (dmabuf_revoke_is_owner(dmabuf))
+		q.state |= DMABUF_REVOKE_STATE_OWNER;
 	dma_buf_put(dmabuf);
 	return drs_copy_out(uarg, &q, sizeof(q), usize);
 }
@@ -221,6 +230,9 @@ static int drs_ioc_list(void __user *uarg)
 	u32 usize, n = 0;
 	int ret;
 
+	/* Every user may open the node (owners revoke through it). */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	ret = drs_copy_in(&l, sizeof(l), DMABUF_REVOKE_LIST_SIZE_VER0, uarg,
 			  &usize);
 	if (ret)
@@ -291,8 +303,12 @@ static struct miscdevice drs_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "dmabuf_revoke",
 	.fops = &drs_fops,
-	/* Revoking is privileged; see README "Privilege policy". */
-	.mode = 0600,
+	/*
+	 * Open to all: each ioctl checks its own right (README "Privilege
+	 * policy"): REVOKE needs CAP_SYS_ADMIN or the buffer's ownership,
+	 * LIST and REVOKE_BATCH CAP_SYS_ADMIN; QUERY needs the fd.
+	 */
+	.mode = 0666,
 };
 
 int drs_chardev_init(void)

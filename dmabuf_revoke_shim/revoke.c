@@ -6,6 +6,8 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -55,6 +57,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	b->exp_ops = ops;
 	if (cfg)
 		b->cfg = *cfg;
+	get_pid(b->cfg.owner);		/* put in drs_release() */
 	spin_lock_init(&b->lock);
 	INIT_LIST_HEAD(&b->attachments);
 	INIT_LIST_HEAD(&b->pending);
@@ -72,6 +75,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	 */
 	b->exp_owner = exp_info->owner;
 	if (!try_module_get(b->exp_owner)) {
+		put_pid(b->cfg.owner);
 		kfree(b);
 		return ERR_PTR(-ENOENT);
 	}
@@ -81,6 +85,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	dmabuf = dma_buf_export(&info);
 	if (IS_ERR(dmabuf)) {
 		module_put(b->exp_owner);
+		put_pid(b->cfg.owner);
 		mutex_destroy(&b->alias_lock);
 		mutex_destroy(&b->revoke_lock);
 		kfree(b);
@@ -125,6 +130,28 @@ bool dmabuf_revoke_is_revoked(const struct dma_buf *dmabuf)
 	return dmabuf_revoke_is_managed(dmabuf) && drs_revoked(to_drs(dmabuf));
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_is_revoked, DRS_NS);
+
+/**
+ * dmabuf_revoke_is_owner - does the calling process own @dmabuf?
+ * @dmabuf: any dma-buf.
+ *
+ * The owner is the thread group its exporter named in
+ * &dmabuf_revoke_config.owner (a revocable heap names the allocating
+ * process). A struct pid is never reused while referenced, so a process
+ * that took the owner's PID number after it exited is not the owner.
+ *
+ * Return: true if @dmabuf is managed and owned by current's thread group.
+ */
+bool dmabuf_revoke_is_owner(const struct dma_buf *dmabuf)
+{
+	struct pid *owner;
+
+	if (!dmabuf_revoke_is_managed(dmabuf))
+		return false;
+	owner = to_drs(dmabuf)->cfg.owner;
+	return owner && owner == task_tgid(current);
+}
+EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_is_owner, DRS_NS);
 
 /* Caller holds b->lock. */
 static void drs_report_remaining(struct drs_buf *b,

@@ -786,6 +786,7 @@ static void drs_release(struct dma_buf *dmabuf)
 	drs_free_user_state(b);
 	WARN_ON(!list_empty(&b->attachments));
 	iput(b->inode);
+	put_pid(b->cfg.owner);
 	mutex_destroy(&b->revoke_lock);
 	kfree(b);
 	/* The exporter's code has returned; the core then drops the shim. */

@@ -69,6 +69,16 @@ static inline void drs_map_memcpy_from(void *dst, const struct iosys_map *map,
 #define DRS_NS_DMA_BUF		DMA_BUF
 #endif
 
+/*
+ * dma_heap_add() for modules (an export probe, compat/probes/exports):
+ * where it is exported, it is in this namespace.
+ */
+#ifdef DMABUF_REVOKE_HAVE_IMPORT_NS_STRING
+#define DRS_NS_DMA_BUF_HEAP	"DMA_BUF_HEAP"
+#else
+#define DRS_NS_DMA_BUF_HEAP	DMA_BUF_HEAP
+#endif
+
 /* vma->vm_flags is written through accessors since v6.3. */
 static inline void drs_vm_flags_set(struct vm_area_struct *vma,
 				    unsigned long flags)

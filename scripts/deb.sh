@@ -131,7 +131,7 @@ check_dkms_deb() {
 	want=("$dir/dkms.conf" "$dir/Kbuild" "$dir/Makefile" "$dir/VERSION"
 		"$dir/compat/run-probes.sh")
 	# Everything DKMS compiles: the sources git has in these directories.
-	for m in compat/probes include dmabuf_revoke_shim vfio_revoke_exporter iommufd_importer_test; do
+	for m in compat/probes include dmabuf_revoke_shim dmabuf_revoke_heap vfio_revoke_exporter iommufd_importer_test; do
 		while IFS= read -r f; do
 			want+=("$dir/$f")
 		done < <(cd "$src" && find "$m" -type f \( -name '*.[ch]' -o -name Kbuild \) | sort)
@@ -156,7 +156,7 @@ check_dkms_deb() {
 	rm -rf "$ctl"
 	problems=$(sed '/^$/d' <<<"$problems")
 	if [[ -z $problems ]]; then
-		ok deb "$(basename "$deb"): dkms.conf (version $version), Kbuild, Makefile, VERSION, compat/, include/, the sources of dmabuf_revoke_shim, vfio_revoke_exporter, iommufd_importer_test ($n_src files in $dir), dh_dkms's postinst/prerm"
+		ok deb "$(basename "$deb"): dkms.conf (version $version), Kbuild, Makefile, VERSION, compat/, include/, the sources of dmabuf_revoke_shim, dmabuf_revoke_heap, vfio_revoke_exporter, iommufd_importer_test ($n_src files in $dir), dh_dkms's postinst/prerm"
 	else
 		notok deb "$(basename "$deb"): the DKMS tree in $dir and dh_dkms's maintainer scripts"
 		indent <<<"$problems"

@@ -12,6 +12,9 @@
 #                       *.c / *.h git knows outside tests/ (tracked or
 #                       untracked-but-not-ignored; never generated *.mod.c).
 #                       Any ERROR, WARNING or CHECK fails.
+#   [lint] README       every code block README marks with a
+#                       "<!-- PATH -->" line is PATH to the byte (the heap
+#                       example the suite runs is the one README shows).
 #   [K] W=1             the modules built with W=1 against kernel K's headers
 #                       (every profile of the matrix): any compiler warning
 #                       fails.
@@ -24,8 +27,8 @@
 #
 # Env: KERNELS (default: the `make check` matrix), LINT_CHECKPATCH_PKG
 #      (default linux-source-6.1), LINT_CHECKPATCH_EXCLUDE (paths checkpatch
-#      skips, default "tests tools": user-space C, built with -Wall -Werror
-#      instead), DMABUF_REVOKE_CACHE, RUN_DIR.
+#      skips, default "tests tools docs": user-space C, built with -Wall
+#      -Werror instead), DMABUF_REVOKE_CACHE, RUN_DIR.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -113,7 +116,7 @@ if ! cp_dir=$(checkpatch_dir 2>"$run_dir/checkpatch-fetch.log"); then
 	indent 40 <"$run_dir/checkpatch-fetch.log"
 else
 	files=() cp_specs=()
-	for x in ${LINT_CHECKPATCH_EXCLUDE-tests tools}; do cp_specs+=(":(exclude)$x"); done
+	for x in ${LINT_CHECKPATCH_EXCLUDE-tests tools docs}; do cp_specs+=(":(exclude)$x"); done
 	while IFS= read -r -d '' f; do
 		[[ -e $REPO_ROOT/$f ]] && files+=("$f")
 	done < <(git -C "$REPO_ROOT" ls-files -z --cached --others --exclude-standard -- \
@@ -131,7 +134,7 @@ else
 			printf '%s\n' "${out:-$f: checkpatch.pl exit status $rc}" >>"$cp_log"
 		fi
 	done
-	what="checkpatch.pl --strict ($(basename "$cp_dir")) on ${#files[@]} files outside ${LINT_CHECKPATCH_EXCLUDE-tests tools}"
+	what="checkpatch.pl --strict ($(basename "$cp_dir")) on ${#files[@]} files outside ${LINT_CHECKPATCH_EXCLUDE-tests tools docs}"
 	if ((bad)); then
 		nerr=$(grep -c '^ERROR:' "$cp_log" || true)
 		nwarn=$(grep -c '^WARNING:' "$cp_log" || true)
@@ -143,6 +146,20 @@ else
 	fi
 fi
 echo "# [lint] checkpatch: $(since "$t")s"
+
+# --- README's examples are the files the tests run ------------------------------
+while IFS= read -r path; do
+	block=$(awk -v m="<!-- $path -->" '
+		$0 == m { want = 1; next }
+		want && /^```/ { if (inside) exit; inside = 1; next }
+		inside { print }' "$REPO_ROOT/README.md")
+	if [[ -f $REPO_ROOT/$path && $block == "$(<"$REPO_ROOT/$path")" ]]; then
+		ok lint "README shows $path as it is"
+	else
+		notok lint "README shows $path as it is (differences: README < > file)"
+		diff <(printf '%s\n' "$block") "$REPO_ROOT/$path" | indent 40
+	fi
+done < <(sed -n 's/^<!-- \(.*\) -->$/\1/p' "$REPO_ROOT/README.md")
 
 # --- per kernel: W=1 and sparse ------------------------------------------------
 # kbuild_in SRC LOG MAKEARGS...: the probes step, then kbuild with

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mk-initramfs.sh KERNEL_ENV MODULES_DIR WORKDIR OUT
+# mk-initramfs.sh KERNEL_ENV MODULES_DIR WORKDIR OUT [EXTRA_BIN_DIR]
 #
 # Pack the test VM's initramfs (newc cpio, gzip) for one kernel:
 #   /init                  scripts/guest/init
@@ -10,16 +10,19 @@
 #                          decompressed, and a depmod run so modprobe works
 #   /suite/                tests/guest/*
 #   /suite/bin/            tests/build/* executables (static test binaries)
+#                          and what EXTRA_BIN_DIR holds, for this kernel
+#                          (the kernel's dma-heap selftest)
 # MODULES_DIR may be empty (no DKMS package yet). WORKDIR is scratch space.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 
-usage="usage: mk-initramfs.sh KERNEL_ENV MODULES_DIR WORKDIR OUT"
+usage="usage: mk-initramfs.sh KERNEL_ENV MODULES_DIR WORKDIR OUT [EXTRA_BIN_DIR]"
 kernel_env=${1:?$usage}
 mods=${2:?$usage}
 work=${3:?$usage}
 out=${4:?$usage}
+extra_bin=${5:-}
 # KVER, KROOT, KMODDIR
 # shellcheck disable=SC1090
 . "$kernel_env"
@@ -124,6 +127,10 @@ fi
 if [[ -d $REPO_ROOT/tests/build ]]; then
 	find "$REPO_ROOT/tests/build" -maxdepth 1 -type f -perm -u+x \
 		-exec cp -a {} "$root/suite/bin/" \;
+fi
+
+if [[ -n $extra_bin && -d $extra_bin ]]; then
+	cp -a "$extra_bin/." "$root/suite/bin/"
 fi
 
 # --- pack ------------------------------------------------------------------

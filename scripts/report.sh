@@ -104,7 +104,7 @@ fi
 # Matched by module name, not symbol prefixes: the module names are fixed
 # by the build, symbols come and go. On a kernel without KCSAN nothing
 # matches and the splat scan below sees the whole log, as before.
-our_mods='dmabuf_revoke_shim|vfio_revoke_exporter|iommufd_importer_test'
+our_mods='dmabuf_revoke_shim|dmabuf_revoke_heap|vfio_revoke_exporter|iommufd_importer_test'
 kcsan_txt="$outdir/kcsan.txt"
 scan_rest="$outdir/splat-scan.txt"
 awk -v mods="$our_mods" -v all="$kcsan_txt" -v rest="$scan_rest" '

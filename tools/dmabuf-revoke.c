@@ -116,7 +116,7 @@ static int open_shim(int *fd)
 		return fail(EX_NOSHIM, "%s is missing: the dmabuf_revoke_shim module is not loaded (try: modprobe dmabuf_revoke_shim)",
 			    DEV_PATH);
 	if (errno == EACCES || errno == EPERM)
-		return fail(EX_PERM, "cannot open %s: permission denied (it is root-only; run as root)",
+		return fail(EX_PERM, "cannot open %s: permission denied (its mode keeps you out; run as root, or see README \"Privilege policy\")",
 			    DEV_PATH);
 	return fail(EX_FAIL, "cannot open %s: %s", DEV_PATH, strerror(errno));
 }
@@ -409,6 +409,8 @@ static int explain(int err, int fd, const char *what)
 
 	switch (err) {
 	case EPERM:
+		if (!strcmp(what, "REVOKE"))
+			return fail(EX_PERM, "REVOKE needs CAP_SYS_ADMIN: run as root (without it, only the process that allocated the buffer from a revocable heap may revoke it)");
 		return fail(EX_PERM, "%s needs CAP_SYS_ADMIN: run as root", what);
 	case EBADF:
 		return fail(EX_NOTARGET, "the target is not an open file descriptor");
@@ -489,10 +491,12 @@ static void print_query(const struct dmabuf_revoke_query *q,
 		printf("}");
 		return;
 	}
-	printf("dma-buf inode %llu: %s, %llu bytes, exported by %s%s\n",
+	printf("dma-buf inode %llu: %s, %llu bytes, exported by %s%s%s\n",
 	       (unsigned long long)q->inode, state_words(q->state),
 	       (unsigned long long)q->buf_size, q->exp_name,
-	       q->state & DMABUF_REVOKE_STATE_STRICT ? " (strict)" : "");
+	       q->state & DMABUF_REVOKE_STATE_STRICT ? " (strict)" : "",
+	       q->state & DMABUF_REVOKE_STATE_OWNER ?
+	       " (yours: you may revoke it)" : "");
 	printf("  attachments: %u (%u dynamic, %u static); device mappings: %u; pins: %u\n",
 	       q->attachments, q->dynamic_attachments, q->static_attachments,
 	       q->mappings, q->pins);

@@ -19,6 +19,8 @@
 #include <linux/types.h>
 #include <uapi/linux/dmabuf_revoke.h>
 
+struct pid;
+
 /* Refuse attachments that cannot be revoked (static importers, importers
  * without an invalidation callback) with -EOPNOTSUPP, as VFIO does.
  */
@@ -46,6 +48,10 @@
  *	buffer is gone: from a workqueue, holding only the buffer's revoke
  *	mutex, or at release at the latest. Now the memory is safe to reuse.
  * @data: passed to @revoked and @unmapped.
+ * @owner: optional; the thread group (task_tgid()) that owns the buffer -
+ *	typically the process that allocated it. It may revoke the buffer
+ *	through /dev/dmabuf_revoke without CAP_SYS_ADMIN; a process that
+ *	merely received the fd may not. The shim holds a reference on it.
  */
 struct dmabuf_revoke_config {
 	unsigned int flags;
@@ -53,6 +59,7 @@ struct dmabuf_revoke_config {
 			const struct dmabuf_revoke_report *report);
 	void (*unmapped)(struct dma_buf *dmabuf, void *data);
 	void *data;
+	struct pid *owner;
 };
 
 /**
@@ -81,5 +88,6 @@ bool dmabuf_revoke_is_managed(const struct dma_buf *dmabuf);
 void *dmabuf_revoke_exporter_priv(const struct dma_buf *dmabuf,
 				  const struct dma_buf_ops *ops);
 bool dmabuf_revoke_is_revoked(const struct dma_buf *dmabuf);
+bool dmabuf_revoke_is_owner(const struct dma_buf *dmabuf);
 
 #endif /* _LINUX_DMABUF_REVOKE_H */

@@ -144,18 +144,25 @@ echo "kernel taint after loading: $(cat /proc/sys/kernel/tainted)" | diag
 udevadm settle
 [ -f /lib/udev/rules.d/60-dmabuf-revoke.rules ] || [ -f /usr/lib/udev/rules.d/60-dmabuf-revoke.rules ]
 tap $? "install: dmabuf-revoke-tools put the udev rule in /lib/udev/rules.d"
-# Loosen the nodes first, so only the installed rule can make them 0600
-# again (without a rule, udev leaves a node's mode alone).
-chmod 0666 /dev/dmabuf_revoke /dev/vfio_revoke_exporter
+modprobe dmabuf_revoke_heap 2>&1 | diag
+loaded dmabuf_revoke_heap && [ -c /dev/dma_heap/revocable ]
+tap $? "modprobe: dmabuf_revoke_heap makes /dev/dma_heap/revocable"
+# Turn the modes around first, so only the installed rule can set them
+# right (without a rule, udev leaves a node's mode alone).
+chmod 0600 /dev/dmabuf_revoke /dev/dma_heap/revocable
+chmod 0666 /dev/vfio_revoke_exporter
 udevadm trigger && udevadm settle
 tap $? "udev: udevadm trigger"
 ok=0
-for n in dmabuf_revoke vfio_revoke_exporter; do
-	p=$(stat -c '%a %U:%G' "/dev/$n" 2>&1)
-	echo "/dev/$n: $p" | diag
-	[ "$p" = "600 root:root" ] || ok=1
+for n in dmabuf_revoke:666 dma_heap/revocable:666 vfio_revoke_exporter:600; do
+	p=$(stat -c '%a %U:%G' "/dev/${n%:*}" 2>&1)
+	echo "/dev/${n%:*}: $p" | diag
+	[ "$p" = "${n#*:} root:root" ] || ok=1
 done
-tap $ok "udev: the rule set /dev/dmabuf_revoke and /dev/vfio_revoke_exporter to 0600 root:root"
+tap $ok "udev: the rule makes /dev/dmabuf_revoke and /dev/dma_heap/revocable 0666, /dev/vfio_revoke_exporter 0600, all root:root"
+modprobe -r dmabuf_revoke_heap 2>&1 | diag
+! loaded dmabuf_revoke_heap
+tap $? "modprobe: -r dmabuf_revoke_heap unloads it"
 
 # --- the field test and the CLI ------------------------------------------------------
 t=$(clock)
@@ -264,7 +271,8 @@ left=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 'dmabuf-revoke*' 2>/d
 tap $? "purge: dpkg knows no dmabuf-revoke package any more (not even its configuration files)" ||
 	echo "$left" | diag
 left=$(find / -xdev \( -path /proc -o -path /sys -o -path /mnt \) -prune -o \
-	\( -name 'dmabuf_revoke_shim.ko*' -o -name 'vfio_revoke_exporter.ko*' \
+	\( -name 'dmabuf_revoke_shim.ko*' -o -name 'dmabuf_revoke_heap.ko*' \
+	-o -name 'vfio_revoke_exporter.ko*' \
 	-o -name 'iommufd_importer_test.ko*' -o -name '60-dmabuf-revoke.rules' \
 	-o -path '/var/lib/dkms/dmabuf-revoke' -o -path '/usr/src/dmabuf-revoke-*' \) -print)
 [ -z "$left" ]

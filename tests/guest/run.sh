@@ -69,5 +69,41 @@ tap $rc "modules: unload in dependency order"
 [ ! -e /dev/dmabuf_revoke ] && [ ! -e /dev/vfio_revoke_exporter ] &&
 	[ ! -e /dev/iommufd_importer_test ]
 tap $? "modules: device nodes are gone after unload"
+
+# --- the revocable heap ----------------------------------------------------
+# Last: where it registers with the kernel's dma-heap framework it can
+# never be unloaded again (the core cannot remove a heap).
+heap=/dev/dma_heap/revocable
+modprobe dmabuf_revoke_heap && modprobe iommufd_importer_test
+loaded dmabuf_revoke_heap && loaded dmabuf_revoke_shim && [ -c $heap ]
+tap $? "heap: modprobe dmabuf_revoke_heap loads the shim and makes $heap"
+# What the udev rule does on a real system (a dma-heap node is 0600).
+chmod 0666 $heap 2>/dev/null
+# The kernel's own dma-heap selftest, from this kernel's linux-source,
+# against the revocable heap alone: a private mount namespace whose
+# /dev/dma_heap holds only its node (a kernel's other heaps are not ours).
+if [ -x "$BIN/dmabuf-heap-selftest" ]; then
+	src=$(cat "$BIN/dmabuf-heap-selftest.source" 2>/dev/null)
+	majmin=$(stat -c '%t %T' $heap)
+	out=$(unshare -m sh -c "mount -t tmpfs none /dev/dma_heap &&
+		mknod -m 0666 /dev/dma_heap/revocable c \$((0x${majmin% *})) \$((0x${majmin#* })) &&
+		exec $BIN/dmabuf-heap-selftest" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/# /'
+	tap $rc "heap: the kernel's dma-heap selftest ($src) passes against $heap"
+else
+	tap 1 "heap: the kernel's dma-heap selftest is in the initramfs (/suite/bin)"
+fi
+"$BIN/revoke_suite" heap
+tap $? "heap: revoke_suite heap exited 0"
+rmmod iommufd_importer_test
+if [ -e /sys/class/dma_heap/revocable ]; then
+	rmmod dmabuf_revoke_heap 2>/dev/null
+	[ $? -ne 0 ] && loaded dmabuf_revoke_heap && [ -c $heap ]
+	tap $? "heap: a heap registered with the kernel's framework stays loaded (there is no dma_heap_remove())"
+else
+	rmmod dmabuf_revoke_heap && rmmod dmabuf_revoke_shim && [ ! -e $heap ]
+	tap $? "heap: the heap and the shim unload once no buffer is left, and $heap is gone"
+fi
 echo "1..$n"
 exit $((fails != 0))

@@ -15,6 +15,7 @@
 
 #include <linux/capability.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
 
 #include "helpers.h"
 
@@ -271,6 +272,34 @@ int iit_cpu(int ioas, int fd, bool end, bool write)
 	return RET(ioctl(ioas, IIT_IOC_CPU, &c));
 }
 
+int heap_open(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open(DEV_HEAP, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int heap_alloc_on(int heap, size_t len, unsigned int fd_flags,
+		  unsigned long long heap_flags)
+{
+	struct dma_heap_allocation_data d = {
+		.len = len, .fd_flags = fd_flags, .heap_flags = heap_flags,
+	};
+
+	if (ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d))
+		return -errno;
+	return (int)d.fd;
+}
+
+int heap_alloc(size_t len, unsigned int fd_flags, unsigned long long heap_flags)
+{
+	int heap = heap_open();
+
+	return heap < 0 ? heap : heap_alloc_on(heap, len, fd_flags, heap_flags);
+}
+
 int dmabuf_sync(int fd, uint64_t flags)
 {
 	struct dma_buf_sync s = { .flags = flags };
@@ -332,6 +361,18 @@ int touch_write(volatile uint8_t *p, uint8_t v)
 	*p = v;
 	touch_armed = 0;
 	return TOUCH_OK;
+}
+
+unsigned int sigbus_pages(uint8_t *p, size_t len, bool write)
+{
+	unsigned int n = 0;
+	uint8_t v;
+	size_t i;
+
+	for (i = 0; i < len; i += PAGE)
+		n += (write ? touch_write(p + i, 1) : touch_read(p + i, &v)) ==
+		     TOUCH_SIGBUS;
+	return n;
 }
 
 double now_ms(void)

@@ -66,6 +66,17 @@ int iit_vunmap(int ioas, uint32_t id);
 int iit_vmap_read(int ioas, uint32_t id, void *buf, size_t len);
 int iit_cpu(int ioas, int fd, bool end, bool write);
 
+/*
+ * The revocable heap (dmabuf_revoke_heap): DMA_HEAP_IOCTL_ALLOC on
+ * DEV_HEAP, as any dma-heap program does. heap_alloc() returns the dma-buf
+ * fd or -errno; heap_open() the heap's fd (opened once) or -errno.
+ */
+#define DEV_HEAP	"/dev/dma_heap/revocable"
+int heap_open(void);
+int heap_alloc(size_t len, unsigned int fd_flags, unsigned long long heap_flags);
+int heap_alloc_on(int heap, size_t len, unsigned int fd_flags,
+		  unsigned long long heap_flags);
+
 /* DMA_BUF_IOCTL_SYNC on a dma-buf fd. */
 int dmabuf_sync(int fd, uint64_t flags);
 
@@ -73,6 +84,8 @@ int dmabuf_sync(int fd, uint64_t flags);
 enum touch { TOUCH_OK = 0, TOUCH_SIGBUS, TOUCH_SIGSEGV };
 int touch_read(const volatile uint8_t *p, uint8_t *out);
 int touch_write(volatile uint8_t *p, uint8_t v);
+/* Touch one byte of every page of [p, p + len); count the SIGBUSes. */
+unsigned int sigbus_pages(uint8_t *p, size_t len, bool write);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 double now_ms(void);

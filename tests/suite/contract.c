@@ -229,19 +229,6 @@ out:
 	teardown(&f);
 }
 
-/* Touch one byte of every page; count SIGBUS. */
-static unsigned int sigbus_pages(uint8_t *p, size_t len, bool write)
-{
-	unsigned int n = 0;
-	uint8_t v;
-	size_t i;
-
-	for (i = 0; i < len; i += PAGE)
-		n += (write ? touch_write(p + i, 1) : touch_read(p + i, &v)) ==
-		     TOUCH_SIGBUS;
-	return n;
-}
-
 static void r6_mode(unsigned int flags, const char *how)
 {
 	struct dmabuf_revoke_report r;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * revoke_suite: the conformance suite, run inside the test VM (or on a host
- * by the field test). usage: revoke_suite [GROUP...]; no argument runs all.
+ * by the field test). usage: revoke_suite [GROUP...]; no argument runs all
+ * groups but those run on request (heap).
  */
 #include "suite.h"
 
@@ -9,15 +10,26 @@ static const struct suite_case *const tables[] = {
 	skeleton_cases, contract_cases, conformance_cases, uapi_cases,
 	samples_cases, adversary_cases, cli_cases, stress_cases, race_cases,
 	fuzz_cases,
-	failnth_cases, leak_cases,
+	failnth_cases, leak_cases, heap_cases,
 };
+
+/*
+ * Groups that need more than the default modules run only when named: the
+ * heap's once tests/guest/run.sh has loaded dmabuf_revoke_heap.
+ */
+static const char *const on_request[] = { "heap" };
 
 static int selected(const char *group, int argc, char **argv)
 {
+	size_t j;
 	int i;
 
-	if (argc < 2)
+	if (argc < 2) {
+		for (j = 0; j < sizeof(on_request) / sizeof(on_request[0]); j++)
+			if (!strcmp(group, on_request[j]))
+				return 0;
 		return 1;
+	}
 	for (i = 1; i < argc; i++)
 		if (!strcmp(argv[i], group))
 			return 1;

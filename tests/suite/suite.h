@@ -37,6 +37,7 @@ extern const struct suite_case fuzz_cases[];
 extern const struct suite_case leak_cases[];
 extern const struct suite_case failnth_cases[];
 extern const struct suite_case stress_cases[];
+extern const struct suite_case heap_cases[];
 
 /* mmap a dma-buf shared read/write, or NULL. */
 static inline uint8_t *map_buf(int fd, size_t len)

@@ -424,17 +424,24 @@ static void t_uapi_privilege(void)
 		struct dmabuf_revoke_query q;
 		int ret;
 
+		struct dmabuf_revoke_list l = { .size = sizeof(l) };
+
 		if (drop_cap_sys_admin())
 			_exit(10);
 		ret = drs_revoke(buf, 100, NULL, NULL, 0);
 		if (ret != -EPERM)
 			_exit(11);
-		_exit(drs_query(buf, &q) ? 12 : 0);
+		if (drs_query(buf, &q) || (q.state & DMABUF_REVOKE_STATE_OWNER))
+			_exit(12);
+		/* LIST names every buffer of every user: the admin's. */
+		if (!ioctl(drs_fd(), DMABUF_REVOKE_IOC_LIST, &l) || errno != EPERM)
+			_exit(13);
+		_exit(0);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		status = -1;
 	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	       "uapi REVOKE without CAP_SYS_ADMIN fails with EPERM, QUERY works (child exit %d)",
+	       "uapi REVOKE and LIST without CAP_SYS_ADMIN fail with EPERM, QUERY works and says not the owner (child exit %d)",
 	       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	tap_ok(!drs_is_revoked(buf), "uapi the unprivileged attempt changed nothing");
 	if (buf >= 0) {

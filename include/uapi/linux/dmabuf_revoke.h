@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define DMABUF_REVOKE_ABI_MAJOR		1
-#define DMABUF_REVOKE_ABI_MINOR		0
+#define DMABUF_REVOKE_ABI_MINOR		1
 
 /* Feature bits reported by DMABUF_REVOKE_IOC_VERSION. */
 #define DMABUF_REVOKE_FEAT_REVOKE	(1ULL << 0)
@@ -52,6 +52,12 @@
 #define DMABUF_REVOKE_FEAT_BOUNDED	(1ULL << 8)
 /* DMABUF_REVOKE_IOC_REVOKE_BATCH exists. */
 #define DMABUF_REVOKE_FEAT_BATCH	(1ULL << 9)
+/*
+ * A buffer's owner (the process that allocated it from a revocable heap)
+ * may REVOKE it without CAP_SYS_ADMIN; QUERY says so with
+ * DMABUF_REVOKE_STATE_OWNER.
+ */
+#define DMABUF_REVOKE_FEAT_OWNER	(1ULL << 10)
 
 struct dmabuf_revoke_version {
 	__u32 size;		/* in: sizeof(struct dmabuf_revoke_version) */
@@ -113,7 +119,10 @@ struct dmabuf_revoke_report {
  */
 #define DMABUF_REVOKE_REPORT_SIZE_VER0	32
 
-/* Revoke the dma-buf behind @fd. Needs CAP_SYS_ADMIN. */
+/*
+ * Revoke the dma-buf behind @fd. Needs CAP_SYS_ADMIN, or the buffer's
+ * ownership (DMABUF_REVOKE_STATE_OWNER).
+ */
 struct dmabuf_revoke_revoke {
 	__u32 size;		/* in: sizeof(struct dmabuf_revoke_revoke) */
 	__u32 flags;		/* in: must be 0 */
@@ -140,6 +149,8 @@ struct dmabuf_revoke_revoke {
 #define DMABUF_REVOKE_STATE_REVOKED	(1U << 0) /* revoke has started */
 #define DMABUF_REVOKE_STATE_COMPLETE	(1U << 1) /* R9 held, no mapping left */
 #define DMABUF_REVOKE_STATE_STRICT	(1U << 2) /* exported in strict mode */
+/* The calling process owns the buffer: it may REVOKE it unprivileged. */
+#define DMABUF_REVOKE_STATE_OWNER	(1U << 3)
 
 /* Describe the managed dma-buf behind @fd. */
 struct dmabuf_revoke_query {
@@ -163,7 +174,10 @@ struct dmabuf_revoke_query {
 /* First released (ABI 1.0) size of struct dmabuf_revoke_query. */
 #define DMABUF_REVOKE_QUERY_SIZE_VER0	96
 
-/* Describe every managed dma-buf: an array of QUERY results (fd = -1). */
+/*
+ * Describe every managed dma-buf: an array of QUERY results (fd = -1).
+ * Needs CAP_SYS_ADMIN.
+ */
 #define DMABUF_REVOKE_LIST_MAX		4096
 struct dmabuf_revoke_list {
 	__u32 size;		/* in: sizeof(struct dmabuf_revoke_list) */
