@@ -18,9 +18,12 @@ trap 'rm -rf "$work"' EXIT
 
 cp "$here"/probes/Kbuild "$here"/probes/*.h "$here"/probes/*.c "$work"/
 objs="baseline.o $(cd "$work" && ls probe_*.c | sed 's/\.c$/.o/')"
-# -k: a probe that does not compile is an answer, not an error.
+# -k: a probe that does not compile is an answer, not an error. -j: each
+# probe is a compiler run of its own (a DKMS build under emulation pays for
+# every one of them).
+jobs=$(nproc 2>/dev/null || echo 1)
 # shellcheck disable=SC2086
-make -k -C "$kdir" M="$work" $objs >"$work/probes.log" 2>&1 || true
+make -k -j"$jobs" -C "$kdir" M="$work" $objs >"$work/probes.log" 2>&1 || true
 
 if [ ! -f "$work/baseline.o" ]; then
 	echo "run-probes: the baseline probe does not build against $kdir:" >&2

@@ -38,8 +38,20 @@ log=${4:?$usage}
 # shellcheck disable=SC1090
 . "$kernel_env"
 
+# The machine: a PC for x86-64 kernels; for arm64 ones QEMU's virt board,
+# whose PL011 UART is the kernel's ttyAMA0.
+case ${KARCH:-amd64} in
+arm64)
+	machine=(qemu-system-aarch64 -M virt)
+	console=ttyAMA0
+	;;
+*)
+	machine=(qemu-system-x86_64)
+	console=ttyS0
+	;;
+esac
 qemu=(
-	qemu-system-x86_64
+	"${machine[@]}"
 	-accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-1024}"
 	# Only what the guest uses: no NIC, no VGA, no default serial/monitor
 	# (-nodefaults); the one serial port is the console, written to the log.
@@ -51,7 +63,7 @@ qemu=(
 	# The kernel's own arguments before GUEST_ENV's: the guest exports
 	# drtest.env.* in order, so a profile's default (kcsan: STRESS_OPS)
 	# gives way to the caller's.
-	-append "console=ttyS0 loglevel=3 panic=-1 drtest.mode=$mode ${KCMDLINE_EXTRA:-} $guest_env"
+	-append "console=$console loglevel=3 panic=-1 drtest.mode=$mode ${KCMDLINE_EXTRA:-} $guest_env"
 )
 
 : >"$log"

@@ -114,6 +114,8 @@ while read -r c w; do
 done <<<"$preempt_rules"
 cfg MODULE_UNLOAD && expect_magic+="mod_unload "
 cfg MODVERSIONS && expect_magic+="modversions "
+# MODULE_ARCH_VERMAGIC: x86-64 has none, arm64 says its name.
+[[ ${KARCH:-amd64} == arm64 ]] && expect_magic+="aarch64 "
 # Exactly what the kernel's own modules say, where we have them.
 image_magic='' image_mod=''
 if [[ -f $KMODDIR/modules.order ]]; then

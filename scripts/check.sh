@@ -77,6 +77,7 @@ if [[ -z ${RUN_DIR:-} ]]; then
 fi
 
 passed=0 failed=0 skipped=0 broken=0
+declare -A tests_built=()
 t_all=$(now)
 k_names=() k_starts=()
 
@@ -205,6 +206,23 @@ for k in "${kernels[@]}"; do
 		echo "# [$k] time: $(join_times) (build-only profile: not booted)"
 		echo "# [$k] logs: $kdir (dkms.log, check-build.txt, dkms/tree/.../make.log)"
 		continue
+	fi
+
+	# Another architecture's kernel gets the user-space tests built for it
+	# (cross, static), once per run and architecture: tests/build-ARCH.
+	# shellcheck disable=SC1091 # written by fetch-kernel.sh
+	karch=$(. "$kdir/kernel.env" && echo "${KARCH:-amd64}")
+	if [[ $karch != amd64 && -z ${tests_built[$karch]:-} ]]; then
+		t=$(now)
+		# shellcheck disable=SC1091
+		if make -C "$REPO_ROOT/tests" CC="$(. "$kdir/kernel.env" && echo "$KCC")" \
+			BUILD="build-$karch" >"$run_dir/tests-build-$karch.log" 2>&1; then
+			tests_built[$karch]=1
+			echo "# tests: built for $karch in $(since "$t")s"
+		else
+			result "$k" "not ok - build the user-space tests for $karch"
+			show "$run_dir/tests-build-$karch.log" 40
+		fi
 	fi
 
 	# The kernel's own dma-heap selftest, from its series' linux-source

@@ -112,4 +112,12 @@ fi
 	printf 'BUILD_ONLY=%q\n' "$PROFILE_BUILD_ONLY"
 	printf 'VMLINUZ=%q\n' "$vmlinuz"
 	printf 'KMODDIR=%q\n' "$root/lib/modules/$KVER"
+	# The kernel's architecture; for another one than this machine's, the
+	# cross prefix, the tests' compiler and the guest's own busybox.
+	printf 'KARCH=%q\n' "$PROFILE_ARCH"
+	printf 'KCROSS=%q\n' "$PROFILE_CROSS"
+	printf 'KCC=%q\n' "$PROFILE_CC"
+	if [[ $PROFILE_ARCH != amd64 ]]; then
+		printf 'KBUSYBOX=%q\n' "$root/bin/busybox"
+	fi
 } >"$env_out"

@@ -39,7 +39,7 @@ rel=tools/testing/selftests/dmabuf-heaps/dmabuf-heap.c
 compile() {
 	local src=$1 label=$2
 	[[ -f $src/$rel ]] || die "$label has no $rel"
-	gcc -static -O2 -Wall -Wl,-no-as-needed -D__user= -I "$src/tools/testing/selftests" \
+	"${KCC:-gcc}" -static -O2 -Wall -Wl,-no-as-needed -D__user= -I "$src/tools/testing/selftests" \
 		-idirafter "$src/include/uapi" \
 		-o "$out/dmabuf-heap-selftest" "$src/$rel"
 	printf '%s\n' "$label" >"$out/dmabuf-heap-selftest.source"

@@ -169,8 +169,10 @@ kbuild_in() {
 	local src=$1 log=$2
 	shift 2
 	{
-		kroot_run "${KCHROOT:-}" "$kdir" -- make -C "$src" KDIR="$KDIR" probes &&
-			kroot_run "${KCHROOT:-}" "$kdir" -- make -C "$KDIR" M="$src" -j"$(nproc)" "$@" modules
+		kroot_run "${KCHROOT:-}" "$kdir" -- make -C "$src" KDIR="$KDIR" \
+			CROSS_COMPILE="${KCROSS:-}" probes &&
+			kroot_run "${KCHROOT:-}" "$kdir" -- make -C "$KDIR" M="$src" -j"$(nproc)" \
+				CROSS_COMPILE="${KCROSS:-}" "$@" modules
 	} >"$log" 2>&1
 }
 

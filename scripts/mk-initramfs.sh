@@ -9,7 +9,8 @@
 #                          image, with the dependency closure of both,
 #                          decompressed, and a depmod run so modprobe works
 #   /suite/                tests/guest/*
-#   /suite/bin/            tests/build/* executables (static test binaries)
+#   /suite/bin/            tests/build/* executables (static test binaries;
+#                          tests/build-ARCH/ for another architecture)
 #                          and what EXTRA_BIN_DIR holds, for this kernel
 #                          (the kernel's dma-heap selftest)
 # MODULES_DIR may be empty (no DKMS package yet). WORKDIR is scratch space.
@@ -29,9 +30,11 @@ extra_bin=${5:-}
 read -r -a guest_modules <<<"${GUEST_MODULES-vgem}"
 
 # The busybox tree depends only on the busybox binary: build it once per
-# binary (keyed by its hash) and copy it afterwards.
+# binary (keyed by its hash) and copy it afterwards. Another architecture's
+# kernel brings its own busybox (KBUSYBOX, the same Debian version as this
+# machine's, whose applet list is used: the guest's cannot run here).
 busybox_tree() {
-	local bb=/bin/busybox sum dir
+	local bb=${KBUSYBOX:-/bin/busybox} sum dir
 	sum=$(sha256sum "$bb")
 	dir="$CACHE_DIR/busybox/${sum:0:16}"
 	if [[ ! -x $dir/bin/busybox ]]; then
@@ -44,7 +47,7 @@ busybox_tree() {
 			[[ $applet == */* ]] || continue # linuxrc: not wanted at /
 			mkdir -p "$dir.new/$(dirname "$applet")"
 			[[ -e $dir.new/$applet ]] || ln -s /bin/busybox "$dir.new/$applet"
-		done < <("$bb" --list-full)
+		done < <(/bin/busybox --list-full)
 		rm -rf "$dir"
 		mv "$dir.new" "$dir"
 	fi
@@ -124,8 +127,11 @@ if [[ -d $REPO_ROOT/tests/guest ]]; then
 	cp -a "$REPO_ROOT/tests/guest/." "$root/suite/"
 fi
 # Only executables: tests/build may also hold objects and dependency files.
-if [[ -d $REPO_ROOT/tests/build ]]; then
-	find "$REPO_ROOT/tests/build" -maxdepth 1 -type f -perm -u+x \
+# Another architecture's tests are built into tests/build-ARCH (check.sh).
+tests_build=$REPO_ROOT/tests/build
+[[ ${KARCH:-amd64} == amd64 ]] || tests_build+=-$KARCH
+if [[ -d $tests_build ]]; then
+	find "$tests_build" -maxdepth 1 -type f -perm -u+x \
 		-exec cp -a {} "$root/suite/bin/" \;
 fi
 

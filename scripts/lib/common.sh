@@ -23,13 +23,15 @@ HOST_PKGS=(qemu-system-x86 busybox-static cpio dkms kmod gzip xz-utils zstd
 LINT_PKGS=(perl sparse git)
 
 # The default matrix of `make check` / `make lint` (scripts/kernels/NAME.sh):
-# the stock kernels of Debian 12 (6.1), Debian 12's security 6.12 and sid,
-# one PREEMPT_RT kernel booted, the rt/cloud flavours build-only (profiles
-# with PROFILE_BUILD_ONLY=1), the debug kernel (KASAN, lockdep,
-# kmemleak, fault injection) and the KCSAN kernel (data races; KCSAN and
-# KASAN exclude each other), both built once from linux-source-6.12 and
-# cached. $KERNELS overrides it.
-DEFAULT_KERNELS="6.1 6.12 7.2 6.1-rt 6.1-cloud 6.12-rt 6.12-cloud debug kcsan"
+# the stock kernels of Debian 11 (5.10), 12 (6.1, and its security 6.12),
+# 13 (6.12-trixie) and sid (7.2), the newest Debian has (next:
+# experimental's), Debian 12's arm64 kernel (cross-built, booted under
+# qemu-system-aarch64), one PREEMPT_RT kernel booted, the rt/cloud flavours
+# build-only (profiles with PROFILE_BUILD_ONLY=1), the debug kernel (KASAN,
+# lockdep, kmemleak, fault injection) and the KCSAN kernel (data races;
+# KCSAN and KASAN exclude each other), both built once from
+# linux-source-6.12 and cached. $KERNELS overrides it.
+DEFAULT_KERNELS="5.10 6.1 6.12 6.12-trixie 7.2 next 6.1-arm64 6.1-rt 6.1-cloud 6.12-rt 6.12-cloud debug kcsan"
 
 # Progress and diagnostics go to stderr so stdout stays the report.
 say() { printf '# %s\n' "$*" >&2; }

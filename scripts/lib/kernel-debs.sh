@@ -22,6 +22,11 @@
 #   PROFILE_CHROOT_PKGS   what the chroot gets besides the headers
 #   PROFILE_CHROOT_EXTRA_SUITES  suites the chroot's apt reads besides
 #                     PROFILE_CHROOT_SUITE (trixie-security, experimental)
+#   PROFILE_ARCH      Debian architecture of the kernel (default amd64, the
+#                     host's); another one is cross-built and booted with
+#                     its own QEMU (6.1-arm64)
+#   PROFILE_CROSS     CROSS_COMPILE prefix for such a kernel's modules
+#   PROFILE_CC        C compiler for that architecture's user-space tests
 # Functions a profile may override:
 #   profile_resolve        sets KVER, KPKGS (array of name=version, what to
 #                          extract on the host) and KDEB_VERSION
@@ -38,6 +43,9 @@
 #                          KCMDLINE_EXTRA, which boot-vm.sh/check.sh honour)
 
 APT_OPTS=()
+PROFILE_ARCH=amd64
+PROFILE_CROSS=
+PROFILE_CC=gcc
 PROFILE_BUILD_ONLY=0
 PROFILE_CHROOT_SUITE=
 PROFILE_CHROOT_PKGS=()
@@ -76,6 +84,12 @@ private_apt_init() {
 	APT_OPTS=(-o "Dir::Etc::sourcelist=$list" -o Dir::Etc::sourceparts=-
 		-o "Dir::State::Lists=$PRIVATE_APT_DIR/lists" -o "Dir::Cache=$PRIVATE_APT_DIR/cache"
 		-o Acquire::Check-Valid-Until=false)
+	# Another architecture's packages by default, this machine's as
+	# PKG:amd64 (the host tools a cross build needs).
+	if [[ $PROFILE_ARCH != amd64 ]]; then
+		APT_OPTS+=(-o "APT::Architecture=$PROFILE_ARCH"
+			-o "APT::Architectures::=$PROFILE_ARCH" -o APT::Architectures::=amd64)
+	fi
 }
 
 # Private lists older than this (seconds) are refreshed first.
@@ -88,7 +102,7 @@ private_apt_lists_present() {
 		f=$(find "$PRIVATE_APT_DIR/lists" -maxdepth 1 -name "*_${suite}_InRelease" \
 			-newermt "-$PRIVATE_APT_MAX_AGE seconds" -print -quit)
 		[[ -n $f ]] || return 1
-		compgen -G "$PRIVATE_APT_DIR/lists/*_${suite}_main_binary-amd64_Packages*" >/dev/null || return 1
+		compgen -G "$PRIVATE_APT_DIR/lists/*_${suite}_main_binary-${PROFILE_ARCH}_Packages*" >/dev/null || return 1
 	done
 }
 
@@ -145,7 +159,8 @@ kdeb_download() {
 		say "downloading $pv"
 		tmp=$(mktemp -d "$deb_dir/.dl.XXXXXX")
 		(cd "$tmp" && apt-get -q "${APT_OPTS[@]}" -o APT::Sandbox::User=root download "$pv" >&2)
-		mv "$tmp/$file" "$deb_dir/$file"
+		# (apt names it with the version's epoch, 1%3a1.35..., the pool not)
+		mv "$tmp"/*.deb "$deb_dir/$file"
 		rm -rf "$tmp"
 	fi
 	printf '%s\n' "$deb_dir/$file"
