@@ -206,10 +206,12 @@ static int drs_batch_run(struct drs_batch_item *it, u32 n,
 			break;
 		}
 		/* -ENOENT: its release began, nothing can reach it. */
-		it[i].started = !dmabuf_revoke_start(dmabuf, &it[i].res);
+		it[i].started = !drs_start(dmabuf, &it[i].res, false);
 		dma_resv_unlock(dmabuf->resv);
 		cond_resched();
 	}
+	/* Every flip above made visible to every CPU's callbacks at once. */
+	drs_sync_readers();
 
 	/*
 	 * Even after a signal, finish what started: each finish then returns

@@ -8,6 +8,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 
 #include "dmabuf_revoke_compat.h"
 #include "shim.h"
@@ -51,9 +52,14 @@ static int __init drs_init(void)
 {
 	int ret;
 
+	drs_attach_cache = KMEM_CACHE(drs_attach, 0);
+	if (!drs_attach_cache)
+		return -ENOMEM;
 	ret = drs_chardev_init();
-	if (ret)
+	if (ret) {
+		kmem_cache_destroy(drs_attach_cache);
 		return ret;
+	}
 	/* debugfs is optional: without it the LIST ioctl serves. */
 	drs_debugfs = debugfs_create_dir("dmabuf_revoke", NULL);
 	debugfs_create_file("buffers", 0400, drs_debugfs, NULL,
@@ -70,6 +76,7 @@ static void __exit drs_exit(void)
 	drs_chardev_exit();
 	/* Each managed buffer holds a module reference (P5): none is left. */
 	WARN_ON(!list_empty(&drs_buffers));
+	kmem_cache_destroy(drs_attach_cache);
 }
 
 module_init(drs_init);

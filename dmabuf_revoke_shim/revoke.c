@@ -54,6 +54,11 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return ERR_PTR(-ENOMEM);
+	b->active = alloc_percpu(int);
+	if (!b->active) {
+		kfree(b);
+		return ERR_PTR(-ENOMEM);
+	}
 	b->exp_ops = ops;
 	if (cfg)
 		b->cfg = *cfg;
@@ -76,6 +81,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	b->exp_owner = exp_info->owner;
 	if (!try_module_get(b->exp_owner)) {
 		put_pid(b->cfg.owner);
+		free_percpu(b->active);
 		kfree(b);
 		return ERR_PTR(-ENOENT);
 	}
@@ -88,6 +94,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 		put_pid(b->cfg.owner);
 		mutex_destroy(&b->alias_lock);
 		mutex_destroy(&b->revoke_lock);
+		free_percpu(b->active);
 		kfree(b);
 		return dmabuf;
 	}
@@ -153,18 +160,23 @@ bool dmabuf_revoke_is_owner(const struct dma_buf *dmabuf)
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_is_owner, DRS_NS);
 
-/* Caller holds b->lock. */
+/*
+ * Caller holds b->lock (the list is stable). The counts change under resv,
+ * which a report does not take: it reads a snapshot.
+ */
 static void drs_report_remaining(struct drs_buf *b,
 				 struct dmabuf_revoke_result *res)
 {
 	struct dmabuf_revoke_report *r = &res->report;
 	struct dmabuf_revoke_entry *e;
 	struct drs_attach *a;
+	unsigned int maps;
 
 	r->nr_entries = 0;
-	r->mappings_remaining = b->nr_maps;
+	r->mappings_remaining = READ_ONCE(b->nr_maps);
 	list_for_each_entry(a, &b->attachments, node) {
-		if (!a->maps)
+		maps = READ_ONCE(a->maps);
+		if (!maps)
 			continue;
 		if (res->entries && r->nr_entries < res->max_entries) {
 			e = &res->entries[r->nr_entries];
@@ -175,8 +187,8 @@ static void drs_report_remaining(struct drs_buf *b,
 				e->reason = DMABUF_REVOKE_REMAIN_NO_NOTIFY;
 			else
 				e->reason = DMABUF_REVOKE_REMAIN_TIMEOUT;
-			e->mappings = a->maps;
-			e->pins = a->pins;
+			e->mappings = maps;
+			e->pins = READ_ONCE(a->pins);
 			strscpy(e->device, dev_name(a->attach->dev),
 				sizeof(e->device));
 		}
@@ -282,7 +294,8 @@ int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w)
  * Flip the state and tell importers (R2-R8). From here on every access path
  * refuses. Caller holds dmabuf->resv, which serialises flips.
  */
-static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r)
+static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r,
+		     bool sync)
 {
 	struct dma_buf *dmabuf = b->dmabuf;
 	struct dma_buf_attachment *attach;
@@ -299,8 +312,13 @@ static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r)
 		drs_alloc_dead_vmap(b, GFP_KERNEL | __GFP_NOWARN);
 
 	WRITE_ONCE(b->revoked, true);
-	/* Pairs with drs_enter(): a callback sees the flip, or we see it. */
-	smp_mb();
+	/*
+	 * Pairs with drs_enter(): a callback sees the flip, or we see it -
+	 * once every CPU ran a barrier (drs_sync_readers(), here or, for a
+	 * batch, once after all its flips).
+	 */
+	if (sync)
+		drs_sync_readers();
 	/*
 	 * P3: with the op gone, dma_buf_vmap() fails with a clean -EINVAL
 	 * (where it tests the op under resv, see the compat header). The mmap
@@ -390,9 +408,14 @@ static void drs_zap(struct drs_buf *b)
 	mutex_unlock(&b->alias_lock);
 }
 
+/* No callback inside the exporter: the per-CPU counts sum to zero. */
 static bool drs_idle(struct drs_buf *b)
 {
-	return !atomic_read(&b->active);
+	int cpu, sum = 0;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr(b->active, cpu));
+	return !sum;
 }
 
 static bool drs_unmapped(struct drs_buf *b)
@@ -443,13 +466,25 @@ void drs_budget_init(struct drs_budget *w, long timeout, unsigned int flags)
  * dmabuf_revoke_finish(), with no lock held; until then the shim keeps
  * @dmabuf alive: a release of the buffer waits for it.
  *
- * Context: process context; @dmabuf->resv held (asserted), and any exporter
- * lock that nests outside it.
+ * Context: process context, interrupts enabled (it runs a barrier on every
+ * CPU); @dmabuf->resv held (asserted), and any exporter lock that nests
+ * outside it.
  * Return: 0, or -ENOENT if @dmabuf is not managed or its release has begun
  * (then nothing can reach it, and there is nothing to finish).
  */
 int dmabuf_revoke_start(struct dma_buf *dmabuf,
 			struct dmabuf_revoke_result *result)
+{
+	return drs_start(dmabuf, result, true);
+}
+EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_start, DRS_NS);
+
+/*
+ * dmabuf_revoke_start(); with @sync false the caller runs
+ * drs_sync_readers() itself before it finishes (a batch: once for all).
+ */
+int drs_start(struct dma_buf *dmabuf, struct dmabuf_revoke_result *result,
+	      bool sync)
 {
 	struct dmabuf_revoke_result local;
 	struct drs_buf *b;
@@ -475,11 +510,10 @@ int dmabuf_revoke_start(struct dma_buf *dmabuf,
 	if (b->revoked)
 		result->report.flags |= DMABUF_REVOKE_REPORT_ALREADY;
 	else
-		drs_flip(b, &result->report);
+		drs_flip(b, &result->report, sync);
 	drs_finisher_get(b);
 	return 0;
 }
-EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_start, DRS_NS);
 
 /*
  * The revoked callback reported mappings left: tell the exporter when the
@@ -491,7 +525,7 @@ static void drs_await_unmap(struct drs_buf *b)
 
 	spin_lock(&b->lock);
 	b->awaiting_unmap = true;
-	none = !b->nr_maps;
+	none = !READ_ONCE(b->nr_maps);
 	spin_unlock(&b->lock);
 	if (none)
 		schedule_work(&b->unmapped_work);
@@ -504,7 +538,7 @@ void drs_unmapped_now(struct drs_buf *b)
 
 	mutex_lock(&b->revoke_lock);
 	spin_lock(&b->lock);
-	go = b->awaiting_unmap && !b->nr_maps;
+	go = b->awaiting_unmap && !READ_ONCE(b->nr_maps);
 	if (go)
 		b->awaiting_unmap = false;
 	spin_unlock(&b->lock);
@@ -700,6 +734,7 @@ EXPORT_SYMBOL_NS_GPL(dmabuf_revoke, DRS_NS);
 void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 {
 	struct dma_buf *dmabuf = b->dmabuf;
+	s64 n = atomic64_read(&b->nr_attach);
 	struct drs_attach *a;
 
 	q->state = 0;
@@ -713,16 +748,13 @@ void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 	q->inode = b->ino;
 	strscpy(q->exp_name, dmabuf->exp_name ?: "", sizeof(q->exp_name));
 
+	q->attachments = lower_32_bits(n);
+	q->dynamic_attachments = upper_32_bits(n);
+	q->static_attachments = q->attachments - q->dynamic_attachments;
 	spin_lock(&b->lock);
-	list_for_each_entry(a, &b->attachments, node) {
-		q->attachments++;
-		if (a->attach->importer_ops)
-			q->dynamic_attachments++;
-		else
-			q->static_attachments++;
-		q->pins += a->pins;
-	}
-	q->mappings = b->nr_maps;
+	list_for_each_entry(a, &b->attachments, node)
+		q->pins += READ_ONCE(a->pins);
+	q->mappings = READ_ONCE(b->nr_maps);
 	q->user_mappings = b->user_vmas;
 	spin_unlock(&b->lock);
 	q->vmaps = drs_vmaps_snapshot(dmabuf);

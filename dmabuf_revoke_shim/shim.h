@@ -9,11 +9,16 @@
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
-/* One per attachment of a managed buffer. */
+/*
+ * The shim's record of an attachment that pins or maps a managed buffer
+ * (see drs_find()), from drs_attach_cache: linked and unlinked under
+ * dmabuf->resv and drs_buf.lock; @maps and @pins change under resv.
+ */
 struct drs_attach {
 	struct list_head node;
 	struct dma_buf_attachment *attach;
@@ -21,6 +26,8 @@ struct drs_attach {
 	unsigned int pins;
 	bool notifiable;	/* importer has move_notify/invalidate_mappings */
 };
+
+extern struct kmem_cache *drs_attach_cache;
 
 /*
  * An mmap that passed drs_mmap() and may not be linked into its file's
@@ -82,21 +89,30 @@ struct drs_buf {
 
 	/*
 	 * Callbacks the core makes without dmabuf->resv (attach, mmap, vmap,
-	 * begin_cpu_access, faults) that are inside the exporter: revoke waits
-	 * for zero after the flip (R9a). Per buffer, so one buffer's slow
-	 * callback never delays another buffer's revoke.
+	 * begin_cpu_access, faults) that are inside the exporter, counted per
+	 * CPU (drs_enter()): revoke waits for their sum to be zero after the
+	 * flip (R9a). Per buffer, so one buffer's slow callback never delays
+	 * another buffer's revoke.
 	 */
-	atomic_t active;
+	int __percpu *active;
 	/* Started revokes not finished yet: release waits for them. */
 	atomic_t finishers;
 	wait_queue_head_t wq;		/* active, finishers, notifiable_maps */
 
-	spinlock_t lock;		/* protects everything below it */
-	struct list_head attachments;	/* struct drs_attach, newest first */
-	struct drs_attach *cursor;	/* last one found, see drs_find() */
-	struct list_head pending;	/* struct drs_pending */
+	/*
+	 * Device mappings, counted by the map and unmap trampolines, which
+	 * the core calls with dmabuf->resv held: they change under resv only,
+	 * and are read without it as snapshots.
+	 */
 	unsigned int nr_maps;		/* all live device mappings */
 	unsigned int notifiable_maps;	/* ... of importers we can tell */
+	struct drs_attach *cursor;	/* last one found, see drs_find() */
+	/* Attachments (low 32 bits) and dynamic ones (high 32 bits). */
+	atomic64_t nr_attach;
+
+	spinlock_t lock;		/* protects everything below it */
+	struct list_head attachments;	/* struct drs_attach, newest first */
+	struct list_head pending;	/* struct drs_pending */
 	unsigned int user_vmas;
 
 	struct mutex alias_lock;	/* protects aliases */
@@ -142,28 +158,33 @@ static inline unsigned int drs_vmaps_snapshot(const struct dma_buf *dmabuf)
 	return data_race(dmabuf->vmapping_counter); /* a report's snapshot */
 }
 
+static inline void drs_leave(struct drs_buf *b)
+{
+	this_cpu_dec(*b->active);
+	barrier();
+	/* Only a revoke waits, and it flips the state before it looks. */
+	if (unlikely(drs_revoked(b)))
+		wake_up_all(&b->wq);
+}
+
 /*
- * Enter an unlocked callback: false once the buffer is revoked. The full
- * barrier pairs with the one after the flip in drs_flip(): either we see
- * the flip, or the revoke sees us in @active and waits for drs_leave().
+ * Enter an unlocked callback: false once the buffer is revoked. No memory
+ * barrier on this side: the revoke follows its flip with
+ * drs_sync_readers(), a full barrier run on every CPU (an IPI), so either
+ * our increment precedes that barrier and the revoke's wait sees it, or
+ * our read of the state follows it and sees the flip - the asymmetric
+ * pattern of membarrier(2). The same holds for drs_leave()'s decrement and
+ * read against the revoke's wait. A per-CPU count keeps the hot path free
+ * of atomic read-modify-writes and shared cache lines.
  */
 static inline bool drs_enter(struct drs_buf *b)
 {
-	atomic_inc(&b->active);
-	/* Pairs with the smp_mb() after the flip in drs_flip(). */
-	smp_mb__after_atomic();
+	this_cpu_inc(*b->active);
+	barrier();
 	if (likely(!drs_revoked(b)))
 		return true;
-	if (atomic_dec_and_test(&b->active))
-		wake_up_all(&b->wq);
+	drs_leave(b);
 	return false;
-}
-
-static inline void drs_leave(struct drs_buf *b)
-{
-	/* Only a revoke waits, and it flips the state before it looks. */
-	if (atomic_dec_and_test(&b->active) && drs_revoked(b))
-		wake_up_all(&b->wq);
 }
 
 /*
@@ -195,6 +216,7 @@ struct drs_budget {
 };
 
 /* wrap.c */
+void drs_sync_readers(void);
 void drs_wrap_ops(struct drs_buf *b);
 bool drs_ops_are_ours(const struct dma_buf_ops *ops);
 void drs_free_user_state(struct drs_buf *b);
@@ -206,6 +228,8 @@ void drs_unmapped_work(struct work_struct *work);
 void drs_unmapped_now(struct drs_buf *b);
 void drs_budget_init(struct drs_budget *w, long timeout, unsigned int flags);
 int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w);
+int drs_start(struct dma_buf *dmabuf, struct dmabuf_revoke_result *result,
+	      bool sync);
 int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 	       struct dmabuf_revoke_result *result);
 

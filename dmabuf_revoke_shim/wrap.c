@@ -30,12 +30,36 @@
 #include "shim.h"
 #include "trace.h"
 
+struct kmem_cache *drs_attach_cache;
+
 /*
- * Caller holds b->lock. The search starts after the last hit: one
- * attachment's pin, map, unmap and unpin find it at once, and a revoke,
- * whose notifications run in list order (newest first, like the core's
- * list), finds each importer's unmap right after the previous one - so a
- * revoke stays linear in the number of attachments.
+ * A full barrier on every CPU: the revoke side of drs_enter() (see there),
+ * paid once per revoke - or once per batch of them.
+ */
+static void drs_mb_ipi(void *unused)
+{
+	/* Orders this CPU's drs_enter()/drs_leave() against the flip. */
+	smp_mb();
+}
+
+void drs_sync_readers(void)
+{
+	on_each_cpu(drs_mb_ipi, NULL, 1);
+}
+
+/*
+ * The shim keeps a record (struct drs_attach) only of attachments that pin
+ * or map the buffer: made by the first pin or map, dropped at detach. Pin,
+ * unpin, map and unmap all run with dmabuf->resv held (a managed buffer is
+ * dynamic), and so does every change of the list; b->lock is taken on top
+ * of it for the readers that do not hold resv (reports, QUERY). Caller of
+ * drs_find() holds resv.
+ *
+ * The search starts after the last hit (@cursor): one attachment's pin,
+ * map, unmap and unpin find it at once whatever else is attached, and a
+ * revoke, whose notifications run in list order (newest first, like the
+ * core's list), finds each importer's unmap right after the previous one -
+ * so a revoke stays linear in the number of attachments.
  */
 static struct drs_attach *drs_find(struct drs_buf *b,
 				   const struct dma_buf_attachment *attach)
@@ -62,40 +86,53 @@ found:
 	return a;
 }
 
+/* drs_find(), or a new record; NULL when out of memory. Caller: resv. */
+static struct drs_attach *drs_record(struct drs_buf *b,
+				     struct dma_buf_attachment *attach)
+{
+	struct drs_attach *a = drs_find(b, attach);
+
+	if (a)
+		return a;
+	/* Allocating under resv is allowed: dma_resv_lockdep() says so. */
+	a = kmem_cache_zalloc(drs_attach_cache, GFP_KERNEL);
+	if (!a)
+		return NULL;
+	a->attach = attach;
+	a->notifiable = drs_attach_can_notify(attach);
+	/* Newest first, as the core links its own list. */
+	spin_lock(&b->lock);
+	list_add(&a->node, &b->attachments);
+	spin_unlock(&b->lock);
+	b->cursor = a;
+	return a;
+}
+
+/* QUERY's attachment counts: all of them, and the dynamic ones. */
+#define DRS_DYNAMIC	BIT_ULL(32)
+
 static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 {
 	struct drs_buf *b = to_drs(dmabuf);
-	struct drs_attach *a;
 	int ret = 0;
-
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
-	if (!a)
-		return -ENOMEM;
-	a->attach = attach;
-	/* The core sets importer_ops before calling ops->attach. */
-	a->notifiable = drs_attach_can_notify(attach);
 
 	if (!drs_enter(b)) {
 		trace_dmabuf_revoke_refused(b->ino, "attach", -ENODEV);
-		kfree(a);
 		return -ENODEV;
 	}
-	if ((b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT) && !a->notifiable) {
+	/* The core sets importer_ops before calling ops->attach. */
+	if ((b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT) &&
+	    !drs_attach_can_notify(attach)) {
 		/* R13: this importer could never be told to let go. */
 		ret = -EOPNOTSUPP;
 		trace_dmabuf_revoke_refused(b->ino, "attach-strict", ret);
 	} else if (b->exp_ops->attach) {
 		ret = b->exp_ops->attach(dmabuf, attach);
 	}
-	if (!ret) {
-		/* Newest first, as the core links its own list. */
-		spin_lock(&b->lock);
-		list_add(&a->node, &b->attachments);
-		spin_unlock(&b->lock);
-		a = NULL;
-	}
+	if (!ret)
+		atomic64_add(1 + (attach->importer_ops ? DRS_DYNAMIC : 0),
+			     &b->nr_attach);
 	drs_leave(b);
-	kfree(a);
 	return ret;
 }
 
@@ -107,15 +144,31 @@ static void drs_detach(struct dma_buf *dmabuf,
 
 	if (b->exp_ops->detach)
 		b->exp_ops->detach(dmabuf, attach);
+	atomic64_sub(1 + (attach->importer_ops ? DRS_DYNAMIC : 0),
+		     &b->nr_attach);
 
-	spin_lock(&b->lock);
+	/*
+	 * A record exists only if this attachment pinned or mapped, which
+	 * happened before this detach: an empty list means none (list_add()
+	 * and list_del() write the head with WRITE_ONCE()). Else look
+	 * under resv, which dma_buf_detach() has just released before calling
+	 * us (5.10 to 7.2: it unlinks the attachment under resv, then calls
+	 * ops->detach), and nothing pins or maps an attachment being detached.
+	 */
+	if (list_empty(&b->attachments))
+		return;
+	dma_resv_lock(dmabuf->resv, NULL);
 	a = drs_find(b, attach);
 	if (a) {
+		spin_lock(&b->lock);
 		list_del(&a->node);
+		spin_unlock(&b->lock);
 		b->cursor = NULL;
 	}
-	spin_unlock(&b->lock);
-	kfree(a);
+	dma_resv_unlock(dmabuf->resv);
+	/* Every reader of the list holds resv or b->lock: free it now. */
+	if (a)
+		kmem_cache_free(drs_attach_cache, a);
 }
 
 /*
@@ -135,16 +188,15 @@ static int drs_pin(struct dma_buf_attachment *attach)
 		trace_dmabuf_revoke_refused(b->ino, "pin", -ENODEV);
 		return -ENODEV;
 	}
+	a = drs_record(b, attach);
+	if (!a)
+		return -ENOMEM;
 	if (b->exp_ops->pin)
 		ret = b->exp_ops->pin(attach);
 	if (ret)
 		return ret;
-
-	spin_lock(&b->lock);
-	a = drs_find(b, attach);
-	if (a)
-		a->pins++;
-	spin_unlock(&b->lock);
+	/* The counts change under resv; reports read them without. */
+	WRITE_ONCE(a->pins, a->pins + 1);
 	return 0;
 }
 
@@ -155,12 +207,9 @@ static void drs_unpin(struct dma_buf_attachment *attach)
 
 	if (b->exp_ops->unpin)
 		b->exp_ops->unpin(attach);
-
-	spin_lock(&b->lock);
 	a = drs_find(b, attach);
 	if (a && a->pins)
-		a->pins--;
-	spin_unlock(&b->lock);
+		WRITE_ONCE(a->pins, a->pins - 1);
 }
 
 static struct sg_table *drs_map(struct dma_buf_attachment *attach,
@@ -175,20 +224,19 @@ static struct sg_table *drs_map(struct dma_buf_attachment *attach,
 		trace_dmabuf_revoke_refused(b->ino, "map", -ENODEV);
 		return ERR_PTR(-ENODEV);
 	}
+	a = drs_record(b, attach);
+	if (!a)
+		return ERR_PTR(-ENOMEM);
 
 	sgt = b->exp_ops->map_dma_buf(attach, dir);
 	if (IS_ERR_OR_NULL(sgt))
 		return sgt;
 
-	spin_lock(&b->lock);
-	a = drs_find(b, attach);
-	if (a) {
-		a->maps++;
-		if (a->notifiable)
-			b->notifiable_maps++;
-	}
-	b->nr_maps++;
-	spin_unlock(&b->lock);
+	/* The counts change under resv; reports read them without. */
+	WRITE_ONCE(a->maps, a->maps + 1);
+	if (a->notifiable)
+		WRITE_ONCE(b->notifiable_maps, b->notifiable_maps + 1);
+	WRITE_ONCE(b->nr_maps, b->nr_maps + 1);
 	return sgt;
 }
 
@@ -197,25 +245,27 @@ static void drs_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 {
 	struct drs_buf *b = to_drs(attach->dmabuf);
 	struct drs_attach *a;
-	bool wake = false, last;
+	bool last;
 
 	b->exp_ops->unmap_dma_buf(attach, sgt, dir);
 
-	spin_lock(&b->lock);
+	/* Called with resv held: the counts change under it (drs_map()). */
 	a = drs_find(b, attach);
 	if (a && a->maps) {
-		a->maps--;
-		if (a->notifiable) {
-			b->notifiable_maps--;
-			wake = !b->notifiable_maps;
-		}
+		WRITE_ONCE(a->maps, a->maps - 1);
+		if (a->notifiable)
+			WRITE_ONCE(b->notifiable_maps, b->notifiable_maps - 1);
 	}
 	if (b->nr_maps)
-		b->nr_maps--;
+		WRITE_ONCE(b->nr_maps, b->nr_maps - 1);
+	/* Revoked under the same lock: only then is anyone waiting. */
+	if (likely(!drs_revoked(b)))
+		return;
+	if (!b->notifiable_maps)
+		wake_up_all(&b->wq);
+	spin_lock(&b->lock);
 	last = b->awaiting_unmap && !b->nr_maps;
 	spin_unlock(&b->lock);
-	if (wake)
-		wake_up_all(&b->wq);
 	/* Under resv here: the exporter hears of it from a workqueue. */
 	if (last)
 		schedule_work(&b->unmapped_work);
@@ -235,17 +285,6 @@ static int drs_begin_cpu_access(struct dma_buf *dmabuf,
 		ret = b->exp_ops->begin_cpu_access(dmabuf, dir);
 	drs_leave(b);
 	return ret;
-}
-
-static int drs_end_cpu_access(struct dma_buf *dmabuf,
-			      enum dma_data_direction dir)
-{
-	struct drs_buf *b = to_drs(dmabuf);
-
-	/* R7: the end of a bracket always succeeds, revoked or not. */
-	if (b->exp_ops->end_cpu_access)
-		return b->exp_ops->end_cpu_access(dmabuf, dir);
-	return 0;
 }
 
 /*
@@ -721,7 +760,8 @@ void drs_wrap_ops(struct drs_buf *b)
 	b->ops.unmap_dma_buf = drs_unmap;
 	b->ops.release = drs_release;
 	b->ops.begin_cpu_access = drs_begin_cpu_access;
-	b->ops.end_cpu_access = drs_end_cpu_access;
+	/* R7: the end of a bracket always reaches the exporter, unchecked. */
+	b->ops.end_cpu_access = exp->end_cpu_access;
 	/* R12: what the exporter cannot do, the wrapper cannot either. */
 	b->ops.mmap = exp->mmap ? drs_mmap : NULL;
 	b->ops.vmap = exp->vmap ? DRS_VMAP_FN(drs_vmap) : NULL;
@@ -787,6 +827,7 @@ static void drs_release(struct dma_buf *dmabuf)
 	WARN_ON(!list_empty(&b->attachments));
 	iput(b->inode);
 	put_pid(b->cfg.owner);
+	free_percpu(b->active);
 	mutex_destroy(&b->revoke_lock);
 	kfree(b);
 	/* The exporter's code has returned; the core then drops the shim. */
