@@ -314,9 +314,10 @@ static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r,
 	WRITE_ONCE(b->revoked, true);
 	/*
 	 * Pairs with drs_enter(): a callback sees the flip, or we see it -
-	 * once every CPU ran a barrier (drs_sync_readers(), here or, for a
-	 * batch, once after all its flips).
+	 * once every CPU ran a barrier (drs_sync_readers(): here, or once
+	 * after a series of deferred flips, or at the latest in the finish).
 	 */
+	b->sync_snap = drs_sync_snap();
 	if (sync)
 		drs_sync_readers();
 	/*
@@ -479,6 +480,48 @@ int dmabuf_revoke_start(struct dma_buf *dmabuf,
 }
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_start, DRS_NS);
 
+/**
+ * dmabuf_revoke_start_deferred - dmabuf_revoke_start() for one of many
+ * @dmabuf: a buffer from dmabuf_revoke_export().
+ * @result: as for dmabuf_revoke_start().
+ *
+ * The same as dmabuf_revoke_start(), except that the barrier that makes the
+ * refusal of attach, mmap, begin_cpu_access and faults take effect - one
+ * full barrier on every CPU - is left to dmabuf_revoke_sync(), so that an
+ * exporter revoking many buffers at once (a device reset) pays it once:
+ * call dmabuf_revoke_sync() after the last of them, still under the locks
+ * that keep your own access paths out. Map, pin and (6.2+) vmap are refused
+ * at once, as are those calls that already see the flip; a callback that
+ * slips in before the barrier is waited for by dmabuf_revoke_finish(), which
+ * runs the barrier itself if nobody did.
+ *
+ * Context: as dmabuf_revoke_start().
+ * Return: as dmabuf_revoke_start().
+ */
+int dmabuf_revoke_start_deferred(struct dma_buf *dmabuf,
+				 struct dmabuf_revoke_result *result)
+{
+	return drs_start(dmabuf, result, false);
+}
+EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_start_deferred, DRS_NS);
+
+/**
+ * dmabuf_revoke_sync - complete a series of dmabuf_revoke_start_deferred()
+ *
+ * Runs a full memory barrier on every CPU: from its return on, every revoke
+ * started before it refuses all new access, as one dmabuf_revoke_start()
+ * does at once.
+ *
+ * Context: process context, interrupts enabled; may sleep (on another
+ * caller's barrier), and may be called with @dmabuf->resv or the
+ * exporter's locks held.
+ */
+void dmabuf_revoke_sync(void)
+{
+	drs_sync_readers();
+}
+EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_sync, DRS_NS);
+
 /*
  * dmabuf_revoke_start(); with @sync false the caller runs
  * drs_sync_readers() itself before it finishes (a batch: once for all).
@@ -564,7 +607,13 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 	int ret, done;
 	long left;
 
-	/* R9(a): callbacks that entered before the flip have now left. */
+	/*
+	 * R9(a): callbacks that entered before the flip have now left - all
+	 * of them counted once a barrier ran on every CPU after the flip
+	 * (a deferred start leaves that to dmabuf_revoke_sync() or to us).
+	 */
+	if (!drs_sync_done(b->sync_snap))
+		drs_sync_readers();
 	done = drs_wait_for(b, w, drs_idle);
 	if (done < 0)
 		return done;

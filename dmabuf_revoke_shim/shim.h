@@ -95,6 +95,7 @@ struct drs_buf {
 	 * another buffer's revoke.
 	 */
 	int __percpu *active;
+	unsigned long sync_snap;	/* drs_sync_snap() at the flip */
 	/* Started revokes not finished yet: release waits for them. */
 	atomic_t finishers;
 	wait_queue_head_t wq;		/* active, finishers, notifiable_maps */
@@ -217,6 +218,8 @@ struct drs_budget {
 
 /* wrap.c */
 void drs_sync_readers(void);
+unsigned long drs_sync_snap(void);
+bool drs_sync_done(unsigned long snap);
 void drs_wrap_ops(struct drs_buf *b);
 bool drs_ops_are_ours(const struct dma_buf_ops *ops);
 void drs_free_user_state(struct drs_buf *b);

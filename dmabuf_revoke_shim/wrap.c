@@ -21,6 +21,7 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/rcupdate.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -34,8 +35,12 @@ struct kmem_cache *drs_attach_cache;
 
 /*
  * A full barrier on every CPU: the revoke side of drs_enter() (see there),
- * paid once per revoke - or once per batch of them.
+ * paid once per revoke - or once per batch of them. drs_sync_seq counts
+ * them like an rcu_seq: odd while one runs; they run one at a time.
  */
+static DEFINE_MUTEX(drs_sync_lock);
+static unsigned long drs_sync_seq;
+
 static void drs_mb_ipi(void *unused)
 {
 	/* Orders this CPU's drs_enter()/drs_leave() against the flip. */
@@ -44,7 +49,31 @@ static void drs_mb_ipi(void *unused)
 
 void drs_sync_readers(void)
 {
+	mutex_lock(&drs_sync_lock);
+	/* Odd: one runs. Ordered before the IPIs (on_each_cpu() is too). */
+	smp_store_release(&drs_sync_seq, drs_sync_seq + 1);
 	on_each_cpu(drs_mb_ipi, NULL, 1);
+	/* Even: ended, after every CPU's barrier; drs_sync_done() acquires. */
+	smp_store_release(&drs_sync_seq, drs_sync_seq + 1);
+	mutex_unlock(&drs_sync_lock);
+}
+
+/*
+ * After a flip: the value drs_sync_seq reaches once a barrier run that
+ * began after the flip has ended (the end of the next one, or of the one
+ * after it if one runs now, whose IPIs may predate the flip).
+ */
+unsigned long drs_sync_snap(void)
+{
+	/* The flip before this read; pairs with the IPIs' barriers. */
+	smp_mb();
+	return (READ_ONCE(drs_sync_seq) + 3) & ~1UL;
+}
+
+bool drs_sync_done(unsigned long snap)
+{
+	/* Pairs with the release that ended the barrier run. */
+	return ULONG_CMP_GE(smp_load_acquire(&drs_sync_seq), snap);
 }
 
 /*

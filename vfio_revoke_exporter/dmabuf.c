@@ -514,13 +514,16 @@ unsigned int vre_revoke_start_all(struct vre_device *vdev,
 		 * -ENOENT: its release has begun and waits for vdev->lock;
 		 * nothing reaches it, and it is freed once we drop the lock.
 		 */
-		started = !dmabuf_revoke_start(buf->dmabuf, NULL);
+		started = !dmabuf_revoke_start_deferred(buf->dmabuf, NULL);
 		dma_resv_unlock(buf->dmabuf->resv);
 		if (!started)
 			continue;
 		list_add_tail(&buf->revoke_node, todo);
 		n++;
 	}
+	/* One barrier for all of them, still under our lock. */
+	if (n)
+		dmabuf_revoke_sync();
 	return n;
 }
 

@@ -82,6 +82,9 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 		  struct dmabuf_revoke_result *result);
 int dmabuf_revoke_start(struct dma_buf *dmabuf,
 			struct dmabuf_revoke_result *result);
+int dmabuf_revoke_start_deferred(struct dma_buf *dmabuf,
+				 struct dmabuf_revoke_result *result);
+void dmabuf_revoke_sync(void);
 int dmabuf_revoke_finish(struct dma_buf *dmabuf, long timeout,
 			 unsigned int flags, struct dmabuf_revoke_result *result);
 bool dmabuf_revoke_is_managed(const struct dma_buf *dmabuf);
