@@ -73,16 +73,6 @@ trees=(--dkmstree "$dkmstree" --sourcetree "$srctree" --installtree "$insttree")
 # there, at the same paths: our trees and the signing key.
 DKMS_BINDS=("$work" "$CACHE_DIR/dkms-mok")
 
-# DKMS before 3.0 (Debian 11's 2.8) "prepares" a kernel tree named on the
-# command line (make mrproper, oldconfig, prepare) and "cleans" it after
-# the build (make mrproper, and an empty .config), wiping a headers-only
-# tree: tell it not to. DKMS 3 does neither (and calls the options
-# deprecated).
-prep=()
-case $(profile_dkms --version 2>/dev/null) in
-*:2.* | *-2.*) prep=(--no-prepare-kernel --no-clean-kernel) ;;
-esac
-
 # DKMS signs modules like on a user's machine, but its default key lives in
 # /var/lib/dkms and its default sign-file in the host's kbuild: point both
 # at our own (dkms reads these variables from the environment when
@@ -93,6 +83,18 @@ mkdir -p "$CACHE_DIR/dkms-mok"
 export sign_file="$KDIR/scripts/sign-file"
 export mok_signing_key="$CACHE_DIR/dkms-mok/mok.key"
 export mok_certificate="$CACHE_DIR/dkms-mok/mok.pub"
+
+# DKMS before 3.0 (Debian 11's 2.8) "prepares" a kernel tree named on the
+# command line (make mrproper, oldconfig, prepare) and "cleans" it after
+# the build (make mrproper, and an empty .config), wiping a headers-only
+# tree: tell it not to. DKMS 3 does neither (and calls the options
+# deprecated).
+# (After the directories above exist: a chroot's DKMS gets them bound.)
+prep=()
+dkms_version=$(profile_dkms --version 2>&1) || die "dkms --version failed: $dkms_version"
+case $dkms_version in
+*:2.* | *-2.*) prep=(--no-prepare-kernel --no-clean-kernel) ;;
+esac
 
 profile_dkms add -m "$name" -v "$version" "${trees[@]}" >&2
 
