@@ -54,7 +54,7 @@ mut() {
 W=dmabuf_revoke_shim/wrap.c
 R=dmabuf_revoke_shim/revoke.c
 # drs_enter() without its refusal: count the callback, never say no.
-NOCHECK='(atomic_inc(\&b->active), 1)'
+NOCHECK='(this_cpu_inc(*b->active), 1)'
 
 # Revoked-state checks, one per trampoline (sed ranges: one function each).
 mut attach "$W" "/^static int drs_attach(/,/^}/ s/if (!drs_enter(b)) {/if (!$NOCHECK) {/" \
@@ -85,7 +85,7 @@ mut pending_mmaps "$R" 's/ret = \(drs_settle_pending([^;]*)\);/ret = 0 ? \1 : 0;
 	"revoke: wait for mmaps not linked yet (R6)"
 mut zap "$R" 's/^\tdrs_zap(b);$/\tif (0)\n\t\tdrs_zap(b);/' \
 	"revoke: zap of user mappings (R6)"
-mut fences "$R" 's/left = \(dma_resv_wait_timeout(dmabuf->resv, DMA_RESV_USAGE_BOOKKEEP,\)/left = 1 ? 1 : \1/' \
+mut fences "$R" 's/left = \(drs_resv_wait_all(dmabuf->resv, [^;]*)\);/left = 1 ? 1 : \1;/' \
 	"revoke: wait for fences (R9b)"
 mut importer_unmaps "$R" 's/done = \(drs_wait_for([^;]*drs_unmapped)\);/done = 1 ? 1 : \1;/' \
 	"revoke: wait for importers to unmap (R9c)"
