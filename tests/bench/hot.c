@@ -43,7 +43,13 @@ struct hot_case {
 	double target;			/* managed/plain at most; 0: none */
 	const char *target_name;
 	unsigned int others;		/* other live attachments per buffer */
+	/* Compare the managed cost with map_l4l's (issue 14: flat in n). */
+	bool flat;
 };
+
+/* Issue 14: with n other attachments, within 5% of the cost with none. */
+#define FLAT_TARGET	1.05
+static double map_l4l_managed;
 
 static const struct hot_case cases[] = {
 	{ .id = "lock", .label = "resv lock+unlock (control, =1.00)",
@@ -56,20 +62,26 @@ static const struct hot_case cases[] = {
 	  .target = 1.03, .target_name = "map+unmap, like for like" },
 	{ .id = "map_l4l_100", .label = "map+unmap, like for like, +100 att.",
 	  .op = IIT_BENCH_MAP, .plain_flags = IIT_BENCH_STATIC,
-	  .others = 100 },
+	  .others = 100, .flat = true },
+	{ .id = "map_l4l_1000", .label = "map+unmap, like for like, +1000 att.",
+	  .op = IIT_BENCH_MAP, .plain_flags = IIT_BENCH_STATIC,
+	  .others = 1000, .flat = true },
 	{ .id = "attach_dyn", .label = "attach+detach, dynamic importer",
 	  .op = IIT_BENCH_ATTACH, .target = 1.05,
 	  .target_name = "attach+detach, dynamic importer" },
 	{ .id = "attach_l4l", .label = "attach+detach, like for like",
 	  .op = IIT_BENCH_ATTACH, .plain_flags = IIT_BENCH_STATIC,
-	  .target = 1.05, .target_name = "attach+detach, like for like" },
+	  .target = 1.10, .target_name = "attach+detach, like for like" },
 	{ .id = "pin", .label = "pin+unpin (dynamic, under resv)",
-	  .op = IIT_BENCH_PIN },
+	  .op = IIT_BENCH_PIN, .target = 1.10, .target_name = "pin+unpin" },
 	{ .id = "vmap", .label = "vmap+vunmap", .op = IIT_BENCH_VMAP },
-	{ .id = "cpu", .label = "begin+end_cpu_access", .op = IIT_BENCH_CPU },
+	{ .id = "cpu", .label = "begin+end_cpu_access", .op = IIT_BENCH_CPU,
+	  .target = 1.05, .target_name = "begin+end CPU access" },
 	{ .id = "mmap_fault", .label = "mmap+touch+munmap, fault handler",
-	  .export_flags = VRE_EXPORT_MMAP_FAULT },
-	{ .id = "mmap_prepop", .label = "mmap+touch+munmap, pre-populated" },
+	  .export_flags = VRE_EXPORT_MMAP_FAULT, .target = 1.05,
+	  .target_name = "user mmap round trip, fault handler" },
+	{ .id = "mmap_prepop", .label = "mmap+touch+munmap, pre-populated",
+	  .target = 1.05, .target_name = "user mmap round trip, pre-populated" },
 };
 
 /* User mmap round trips, @iters of them; ns per round trip. */
@@ -315,6 +327,21 @@ static int run_case(const struct hot_case *hc, int ioas)
 	tprintf("  %-36s %12s %12s %9.0f  %-18s %s\n", hc->label, a, b,
 		(series_median(&managed) - series_median(&plain)) / scale, rt,
 		hc->target ? (med <= hc->target ? "met" : "MISSED") : "");
+	if (!strcmp(hc->id, "map_l4l"))
+		map_l4l_managed = series_median(&managed);
+	if (hc->flat && map_l4l_managed > 0) {
+		double flat = series_median(&managed) / map_l4l_managed;
+
+		tprintf("  %-36s managed %.2fx its cost with no other attachment (target <= %.2fx)\n",
+			"", flat, FLAT_TARGET);
+		snprintf(a, sizeof(a), "<= %.2fx", FLAT_TARGET);
+		snprintf(b, sizeof(b), "%.2fx", flat);
+		snprintf(miss, sizeof(miss), "%.2fx (%+.0f%%)",
+			 flat - FLAT_TARGET, 100 * (flat / FLAT_TARGET - 1));
+		snprintf(metric, sizeof(metric), "map+unmap, +%u att. vs none",
+			 hc->others);
+		target_out(metric, a, b, flat <= FLAT_TARGET, miss);
+	}
 	progress("%s: plain %.0f, managed %.0f %s, ratio %.2f", hc->id,
 		 series_median(&plain), series_median(&managed), unit, med);
 out:
@@ -341,7 +368,7 @@ int bench_hot(void)
 			tprintf("  (like for like: the plain buffer gets a static "
 				"importer, so neither side's\n   mapping is "
 				"cached and both call the exporter's map/unmap "
-				"every cycle;\n   +100 att.: 100 other importers "
+				"every cycle;\n   +N att.: N other importers "
 				"hold mapped attachments of each buffer)\n");
 			tprintf("\n== User mmap round trip (mmap, read every page, "
 				"munmap; %zu pages): us per round trip ==\n",

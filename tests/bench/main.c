@@ -346,7 +346,7 @@ int main(int argc, char **argv)
 		fails += bench_batch() != 0;
 
 	fflush(targets);
-	tprintf("\n== Targets (issues 8 and 13) ==\n");
+	tprintf("\n== Targets (issues 8, 13 and 14) ==\n");
 	tprintf("  %-36s %-12s %-20s %s\n", "what", "target", "measured",
 		"verdict");
 	tprintf("%s", targets_buf ? targets_buf : "");
