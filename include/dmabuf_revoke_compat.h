@@ -205,6 +205,7 @@ static void vunmap##_addr(struct dma_buf *dmabuf, void *vaddr)		\
 									\
 	vunmap(dmabuf, &map);						\
 }
+
 #define DRS_VMAP_FN(vmap)	vmap##_addr
 #define DRS_VUNMAP_FN(vunmap)	vunmap##_addr
 
@@ -301,15 +302,19 @@ static inline int drs_resv_add_bookkeep_fence(struct dma_resv *resv,
 
 /*
  * A short-lived kernel mapping of one page, in which user copies may fault:
- * kmap_local_page() since v5.11, kmap() before (kmap_atomic() would disable
- * page faults, so a copy to or from user memory could fail).
+ * kmap_local_page() since v5.11. Before, on the 64-bit kernels supported
+ * there, every page is in the direct map (kmap_atomic() would disable page
+ * faults, so a copy to or from user memory could fail).
  */
 #ifdef DMABUF_REVOKE_HAVE_KMAP_LOCAL
 #define drs_kmap(page)		kmap_local_page(page)
 #define drs_kunmap(page, va)	kunmap_local(va)
 #else
-#define drs_kmap(page)		kmap(page)
-#define drs_kunmap(page, va)	kunmap(page)
+#ifdef CONFIG_HIGHMEM
+#error "dmabuf-revoke needs kmap_local_page() (Linux 5.11) on a kernel with highmem"
+#endif
+#define drs_kmap(page)		page_address(page)
+#define drs_kunmap(page, va)	do { } while (0)
 #endif
 
 /* vma_set_file() since v5.11: replace the VMA's file, references moved. */
