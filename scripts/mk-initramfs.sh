@@ -84,6 +84,9 @@ mkdir -p "$root"/{dev,proc,sys,tmp,run,root,etc,suite/bin}
 # built-in initramfs, which has one.)
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 install -m 755 "$SCRIPTS_DIR/guest/init" "$root/init"
+# Names for root and the unprivileged user the demo runs as (busybox su).
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/:/bin/sh' >"$root/etc/passwd"
+printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$root/etc/group"
 
 # --- modules ---------------------------------------------------------------
 mdir="$root/lib/modules/$KVER"
