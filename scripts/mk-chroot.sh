@@ -8,8 +8,9 @@
 # append KCHROOT / KDIR (as seen inside) / KDIR_HOST to KERNEL_ENV.
 # Profiles without a chroot: nothing to do.
 #
-# Cache: $CACHE_DIR/chroots/SUITE-KVER/ (one per kernel: a new kernel gets a
-# fresh chroot and the old ones of that suite are removed), made by
+# Cache: $CACHE_DIR/chroots/PROFILE--KVER/ (one per profile and kernel: a
+# new kernel gets a fresh chroot and the profile's old ones are removed; two
+# profiles on one suite, 7.2 and next on sid, keep one each), made by
 #   debootstrap --variant=minbase --include=make,libc6-dev SUITE
 # then `apt-get install linux-headers-KVER=VER dkms sparse` from SUITE and
 # the profile's PROFILE_CHROOT_EXTRA_SUITES (e.g. trixie-security). Stamps:
@@ -36,7 +37,7 @@ suite=${PROFILE_CHROOT_SUITE:-}
 ensure_pkgs debootstrap
 
 base_dir="$CACHE_DIR/chroots"
-name="$suite-$KVER"
+name="$profile--$KVER"
 dir="$base_dir/$name"
 mkdir -p "$base_dir"
 # One writer per chroot; readers (dkms, lint) run after this step.
@@ -112,10 +113,12 @@ else
 	say "chroot $name: install took $(since "$t")s ($(du -sh "$dir" | cut -f1))"
 	printf '%s\n' "$ready_want" >"$dir/.drtest-ready"
 
-	# Older chroots of this suite (previous kernels) are dead weight; skip
-	# any another run still holds.
-	for old in "$base_dir/$suite-"*; do
+	# The profile's older chroots (previous kernels) are dead weight, and
+	# so are those named SUITE-KVER before chroots were kept per profile;
+	# skip any another run still holds.
+	for old in "$base_dir/$profile--"* "$base_dir/$suite-"*; do
 		[[ -d $old && $old != "$dir" && $old != *.new ]] || continue
+		[[ $old == "$base_dir/$profile--"* || $old != *--* ]] || continue
 		exec {ol}>"$old.lock"
 		if flock -n "$ol"; then
 			say "removing old chroot $old"
