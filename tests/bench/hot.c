@@ -308,8 +308,9 @@ static int run_case(const struct hot_case *hc, int ioas)
 	if (hc->target) {
 		verdict = med <= hc->target ? "met" : "missed";
 		snprintf(a, sizeof(a), "<= %.2fx", hc->target);
-		snprintf(b, sizeof(b), "%.2fx", med);
-		snprintf(miss, sizeof(miss), "%.2fx (%+.0f%%)", med - hc->target,
+		/* Three decimals: 1.034 rounds to the 1.03 it misses. */
+		snprintf(b, sizeof(b), "%.3fx", med);
+		snprintf(miss, sizeof(miss), "%.3fx (%+.1f%%)", med - hc->target,
 			 100 * (med / hc->target - 1));
 		target_out(hc->target_name, a, b, med <= hc->target, miss);
 	}
@@ -335,8 +336,8 @@ static int run_case(const struct hot_case *hc, int ioas)
 		tprintf("  %-36s managed %.2fx its cost with no other attachment (target <= %.2fx)\n",
 			"", flat, FLAT_TARGET);
 		snprintf(a, sizeof(a), "<= %.2fx", FLAT_TARGET);
-		snprintf(b, sizeof(b), "%.2fx", flat);
-		snprintf(miss, sizeof(miss), "%.2fx (%+.0f%%)",
+		snprintf(b, sizeof(b), "%.3fx", flat);
+		snprintf(miss, sizeof(miss), "%.3fx (%+.1f%%)",
 			 flat - FLAT_TARGET, 100 * (flat / FLAT_TARGET - 1));
 		snprintf(metric, sizeof(metric), "map+unmap, +%u att. vs none",
 			 hc->others);

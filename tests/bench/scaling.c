@@ -17,11 +17,14 @@
  *   - plain: map/unmap of plain buffers by a static importer, so the
  *     exporter's map runs every cycle, as on the managed side;
  *   - managed: map/unmap of managed buffers by a dynamic importer.
- * The target applies to managed; managed/control says how much of the
- * scaling the machine offered the shim kept. Then the same two map/unmap
- * loops with both threads on ONE buffer (each its own importer): they share
- * the buffer's reservation lock, so neither scales; the managed buffer must
- * lose no more than the plain one (issue 14: within 5%).
+ * The target (issue 14) applies to managed: it must scale like plain,
+ * within 5% - not to an absolute figure, which under TCG is the host's
+ * (plain itself reached 1.62x on one run and 1.87x on another);
+ * managed/control says how much of the scaling the machine offered each
+ * kept. Then the same two map/unmap loops with both threads on ONE buffer
+ * (each its own importer): they share the buffer's reservation lock, so
+ * neither scales; the managed buffer must lose no more than the plain one,
+ * within the same 5%.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,7 +35,6 @@
 
 #include "bench.h"
 
-#define TARGET_SCALING	1.8
 #define SUBRUNS		8
 
 struct loop {
@@ -45,7 +47,7 @@ struct loop {
 };
 
 enum { L_CONTROL, L_PLAIN, L_MANAGED, L_PLAIN_SAME, L_MANAGED_SAME };
-#define SAME_TARGET	0.95	/* managed's same-buffer scaling vs plain's */
+#define PLAIN_TARGET	0.95	/* managed's scaling vs plain's, same loop */
 
 static const struct loop loops[] = {
 	{ .id = "control", .label = "resv lock+unlock (control)",
@@ -188,18 +190,17 @@ int bench_scaling(void)
 	const unsigned int nl = sizeof(loops) / sizeof(loops[0]);
 	struct loop_state st[sizeof(loops) / sizeof(loops[0])];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	double med, keep;
+	double med, keep, vs_plain[L_MANAGED_SAME + 1] = { 0 };
 	char metric[64], t[32], m[48], miss[48];
 	unsigned int i, r;
 	int ret = 0;
-	bool met;
 
 	tprintf("\n== Two threads on two buffers vs one thread on one "
 		"(threads pinned to CPUs 0 and 1) ==\n");
 	if (cpus < 2) {
 		tprintf("  skipped: %ld CPU online (VM_SMP=2 is needed)\n", cpus);
-		target_out("2-thread map/unmap scaling", ">= 1.80x", "n/a",
-			   false, "not measured (1 CPU)");
+		target_out("2 threads, 2 buffers vs plain", ">= 0.95x",
+			   "n/a", false, "not measured (1 CPU)");
 		return 0;
 	}
 	memset(st, 0, sizeof(st));
@@ -239,19 +240,30 @@ int bench_scaling(void)
 		return -1;
 	}
 
+	/* The managed loops, each against the plain loop of its kind. */
+	vs_plain[L_MANAGED] = series_median(&st[L_MANAGED].scaling) /
+			      series_median(&st[L_PLAIN].scaling);
+	vs_plain[L_MANAGED_SAME] = series_median(&st[L_MANAGED_SAME].scaling) /
+				   series_median(&st[L_PLAIN_SAME].scaling);
+
 	tprintf("  %-36s %14s %14s  %-18s %s\n", "loop", "1 thread op/s",
-		"2 threads op/s", "scaling", "target");
+		"2 threads op/s", "scaling", "vs plain, target >= 0.95x");
 	for (i = 0; i < nl; i++) {
-		char range[48];
-		bool is_m = i == L_MANAGED;
+		const char *verdict = NULL;
+		char range[48], vp[32] = "";
+
+		if (vs_plain[i]) {
+			verdict = vs_plain[i] >= PLAIN_TARGET ? "met" : "missed";
+			snprintf(vp, sizeof(vp), "%.2fx %s", vs_plain[i],
+				 vs_plain[i] >= PLAIN_TARGET ? "met" : "MISSED");
+		}
 
 		med = series_median(&st[i].scaling);
 		snprintf(range, sizeof(range), "%.2f [%.2f-%.2f]", med,
 			 series_min(&st[i].scaling), series_max(&st[i].scaling));
 		tprintf("  %-36s %14.0f %14.0f  %-18s %s\n", loops[i].label,
 			series_median(&st[i].one), series_median(&st[i].two),
-			range, is_m ? (med >= TARGET_SCALING ? "met" : "MISSED")
-				    : "");
+			range, vp);
 		snprintf(metric, sizeof(metric), "scaling.%s.1thread",
 			 loops[i].id);
 		summary_out(metric, 1, &st[i].one, 0, "ops/s", 0, NULL);
@@ -259,10 +271,13 @@ int bench_scaling(void)
 			 loops[i].id);
 		summary_out(metric, 2, &st[i].two, 0, "ops/s", 0, NULL);
 		snprintf(metric, sizeof(metric), "scaling.%s", loops[i].id);
-		summary_out(metric, 2, &st[i].scaling, 0, "x",
-			    is_m ? TARGET_SCALING : 0,
-			    is_m ? (med >= TARGET_SCALING ? "met" : "missed") :
-				   NULL);
+		summary_out(metric, 2, &st[i].scaling, 0, "x", 0, NULL);
+		if (verdict) {
+			snprintf(metric, sizeof(metric),
+				 "scaling.%s_vs_plain", loops[i].id);
+			summary_out(metric, 2, NULL, vs_plain[i], "x",
+				    PLAIN_TARGET, verdict);
+		}
 	}
 	med = series_median(&st[L_MANAGED].scaling);
 	keep = med / series_median(&st[L_CONTROL].scaling);
@@ -270,22 +285,19 @@ int bench_scaling(void)
 		100 * keep, 100 * series_median(&st[L_PLAIN].scaling) /
 		series_median(&st[L_CONTROL].scaling));
 	summary_out("scaling.managed_vs_control", 2, NULL, keep, "x", 0, NULL);
-	met = med >= TARGET_SCALING;
-	snprintf(t, sizeof(t), ">= %.2fx", TARGET_SCALING);
-	snprintf(m, sizeof(m), "%.2fx", med);
-	snprintf(miss, sizeof(miss), "%.2fx (control: %.2fx)",
-		 TARGET_SCALING - med, series_median(&st[L_CONTROL].scaling));
-	target_out("2-thread map/unmap scaling", t, m, met, miss);
+	snprintf(t, sizeof(t), ">= %.2fx", PLAIN_TARGET);
+	snprintf(m, sizeof(m), "%.3fx", vs_plain[L_MANAGED]);
+	snprintf(miss, sizeof(miss), "%.3fx", PLAIN_TARGET - vs_plain[L_MANAGED]);
+	target_out("2 threads, 2 buffers vs plain", t, m,
+		   vs_plain[L_MANAGED] >= PLAIN_TARGET, miss);
 
 	/* One buffer, two threads: lose no more than plain does. */
-	keep = series_median(&st[L_MANAGED_SAME].scaling) /
-	       series_median(&st[L_PLAIN_SAME].scaling);
 	tprintf("  one buffer: managed kept %.0f%% of plain's scaling (target >= %.0f%%)\n",
-		100 * keep, 100 * SAME_TARGET);
-	snprintf(t, sizeof(t), ">= %.2fx of plain", SAME_TARGET);
-	snprintf(m, sizeof(m), "%.2fx", keep);
-	snprintf(miss, sizeof(miss), "%.2fx", SAME_TARGET - keep);
+		100 * vs_plain[L_MANAGED_SAME], 100 * PLAIN_TARGET);
+	snprintf(m, sizeof(m), "%.3fx", vs_plain[L_MANAGED_SAME]);
+	snprintf(miss, sizeof(miss), "%.3fx",
+		 PLAIN_TARGET - vs_plain[L_MANAGED_SAME]);
 	target_out("2 threads on one buffer vs plain", t, m,
-		   keep >= SAME_TARGET, miss);
+		   vs_plain[L_MANAGED_SAME] >= PLAIN_TARGET, miss);
 	return 0;
 }
