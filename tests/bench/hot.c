@@ -47,9 +47,17 @@ struct hot_case {
 	bool flat;
 };
 
-/* Issue 14: with n other attachments, within 5% of the cost with none. */
+/*
+ * Issue 14: with n other attachments, within 5% of the cost with none. The
+ * rows are measured minutes apart, and under TCG a whole row drifts by
+ * more than that (plain as much as managed: the same code paths land in
+ * other translation blocks), so the verdict is on the shim's share: the
+ * managed/plain ratio with n others against the ratio with none. A walk
+ * over the shim's records would raise managed alone; the raw managed
+ * growth and plain's drift are printed next to it.
+ */
 #define FLAT_TARGET	1.05
-static double map_l4l_managed;
+static double map_l4l_managed, map_l4l_plain, map_l4l_ratio;
 
 static const struct hot_case cases[] = {
 	{ .id = "lock", .label = "resv lock+unlock (control, =1.00)",
@@ -328,13 +336,19 @@ static int run_case(const struct hot_case *hc, int ioas)
 	tprintf("  %-36s %12s %12s %9.0f  %-18s %s\n", hc->label, a, b,
 		(series_median(&managed) - series_median(&plain)) / scale, rt,
 		hc->target ? (med <= hc->target ? "met" : "MISSED") : "");
-	if (!strcmp(hc->id, "map_l4l"))
+	if (!strcmp(hc->id, "map_l4l")) {
 		map_l4l_managed = series_median(&managed);
-	if (hc->flat && map_l4l_managed > 0) {
-		double flat = series_median(&managed) / map_l4l_managed;
+		map_l4l_plain = series_median(&plain);
+		map_l4l_ratio = med;
+	}
+	if (hc->flat && map_l4l_ratio > 0) {
+		double flat = med / map_l4l_ratio;
 
-		tprintf("  %-36s managed %.2fx its cost with no other attachment (target <= %.2fx)\n",
-			"", flat, FLAT_TARGET);
+		tprintf("  %-36s managed/plain %.2fx its value with no other attachment (target <= %.2fx;\n"
+			"  %-36s managed alone %.2fx, plain alone %.2fx: the run's drift between rows)\n",
+			"", flat, FLAT_TARGET, "",
+			series_median(&managed) / map_l4l_managed,
+			series_median(&plain) / map_l4l_plain);
 		snprintf(a, sizeof(a), "<= %.2fx", FLAT_TARGET);
 		snprintf(b, sizeof(b), "%.3fx", flat);
 		snprintf(miss, sizeof(miss), "%.3fx (%+.1f%%)",
