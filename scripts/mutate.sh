@@ -90,6 +90,12 @@ mut fences "$R" 's/left = \(drs_resv_wait_all(dmabuf->resv, [^;]*)\);/left = 1 ?
 mut importer_unmaps "$R" 's/done = \(drs_wait_for([^;]*drs_unmapped)\);/done = 1 ? 1 : \1;/' \
 	"revoke: wait for importers to unmap (R9c)"
 
+# Issue 12's fixes, each put back the way it was.
+mut file_zap "$R" 's/^\tunmap_mapping_range(b->inode->i_mapping, 0, 0, 1);$/\tunmap_mapping_range(b->dmabuf->file->f_mapping, 0, 0, 1);/' \
+	"revoke: zap through dmabuf->file, not the inode the shim holds (R16/R18, O_PATH)"
+mut alias_zap "$R" 's/^\tlist_for_each_entry(al, &b->aliases, node)$/\tif (0) list_for_each_entry(al, \&b->aliases, node)/' \
+	"revoke: zap of the files an exporter moved VMAs to (R18, moved vm_file)"
+
 # ---- options -----------------------------------------------------------
 baseline=1
 diff_only=0
