@@ -25,8 +25,9 @@
 # --list prints the table; --diff applies each mutation to the scratch copy
 # and prints its diff, with no VM run (checks the table in seconds).
 #
-# Mutations only remove a check or a wait; the enter/leave count of
-# callbacks (drs_enter) is kept, so only the refusal goes.
+# Mutations remove a check or a wait, or put a fixed defect back; the
+# enter/leave count of callbacks (drs_enter) is kept, so only the refusal
+# goes.
 #
 # Env: KERNELS (default 6.1; one kernel profile), MUTATE_GROUPS (suite
 #      groups, comma-separated, default "contract,adversary"),
@@ -54,7 +55,8 @@ mut() {
 W=dmabuf_revoke_shim/wrap.c
 R=dmabuf_revoke_shim/revoke.c
 # drs_enter() without its refusal: count the callback, never say no.
-NOCHECK='(this_cpu_inc(*b->active), 1)'
+# (A statement expression: this_cpu_inc() is a statement, not a value.)
+NOCHECK='({ this_cpu_inc(*b->active); 1; })'
 
 # Revoked-state checks, one per trampoline (sed ranges: one function each).
 mut attach "$W" "/^static int drs_attach(/,/^}/ s/if (!drs_enter(b)) {/if (!$NOCHECK) {/" \
