@@ -101,6 +101,11 @@ fi
 # of our modules, which %pS prints as "func+0x1/0x2 [module]" (for a race
 # inside the core kernel that our module's call led to, too); ours fail the
 # run, the others are counted and their titles shown as TAP diagnostics.
+# An access made "by interrupt" has the interrupted task's frames below the
+# interrupt's entry (asm_sysvec_*, asm_common_interrupt, asm_exc_* on
+# x86-64; el1h_64_irq and the like on arm64): those frames did not lead to
+# the access - a timer interrupt that lands in our vmap is not our race -
+# so a stack is read only down to that entry.
 # Matched by module name, not symbol prefixes: the module names are fixed
 # by the build, symbols come and go. On a kernel without KCSAN nothing
 # matches and the splat scan below sees the whole log, as before.
@@ -122,11 +127,16 @@ awk -v mods="$our_mods" -v all="$kcsan_txt" -v rest="$scan_rest" '
 	/BUG: KCSAN: / {
 		flush()
 		title = $0; sub(/^.*BUG: KCSAN: /, "", title)
-		blk[n++] = $0; mine = 0; inblk = 1; next
+		blk[n++] = $0; mine = 0; below_irq = 0; inblk = 1; next
 	}
 	inblk {
 		blk[n++] = $0
-		if ($0 ~ ours) mine = 1
+		# Each access (read/write ..., race at unknown origin) opens a stack.
+		if ($0 ~ /(read|write)( \(marked\))? to 0x|race at unknown origin/)
+			below_irq = 0
+		if (!below_irq && $0 ~ ours) mine = 1
+		if ($0 ~ / (asm_(sysvec|common_interrupt|exc)_|el1h_64_(irq|fiq)|el0t_64_(irq|fiq))/)
+			below_irq = 1
 		# The closing rule; a block without one (log cut short) ends at EOF.
 		if ($0 ~ /==========================/) { flush(); inblk = 0 }
 		next
