@@ -131,8 +131,11 @@ awk -v mods="$our_mods" -v all="$kcsan_txt" -v rest="$scan_rest" '
 	}
 	inblk {
 		blk[n++] = $0
-		# Each access (read/write ..., race at unknown origin) opens a stack.
-		if ($0 ~ /(read|write)( \(marked\))? to 0x|race at unknown origin/)
+		# Each access opens a stack: "<type> to 0x... of N bytes by ...",
+		# whatever KCSAN says of its type ("read-write (marked)",
+		# "(reordered)" with CONFIG_KCSAN_WEAK_MEMORY, "race at unknown
+		# origin, with read ...").
+		if ($0 ~ / to 0x[0-9a-f]+ of [0-9]+ bytes by /)
 			below_irq = 0
 		if (!below_irq && $0 ~ ours) mine = 1
 		if ($0 ~ / (asm_(sysvec|common_interrupt|exc)_|el1h_64_(irq|fiq)|el0t_64_(irq|fiq))/)
