@@ -221,7 +221,7 @@ static int drs_batch_run(struct drs_batch_item *it, u32 n,
 		if (!it[i].started)
 			continue;
 		err = drs_finish(it[i].b, w, &it[i].res);
-		trace_dmabuf_revoke_end(it[i].b->ino, err, &it[i].res.report);
+		trace_dmabuf_revoke_end(drs_ino(it[i].b), err, &it[i].res.report);
 		/* Last: a release waiting for us may free the buffer. */
 		drs_finisher_put(it[i].b);
 		if (err)

@@ -52,14 +52,16 @@ static int __init drs_init(void)
 {
 	int ret;
 
+	/* Of their exact size: slab rounding is part of issue 14's budget. */
+	drs_buf_cache = KMEM_CACHE(drs_buf, 0);
 	drs_attach_cache = KMEM_CACHE(drs_attach, 0);
-	if (!drs_attach_cache)
-		return -ENOMEM;
-	ret = drs_chardev_init();
-	if (ret) {
-		kmem_cache_destroy(drs_attach_cache);
-		return ret;
+	if (!drs_buf_cache || !drs_attach_cache) {
+		ret = -ENOMEM;
+		goto out_caches;
 	}
+	ret = drs_chardev_init();
+	if (ret)
+		goto out_caches;
 	/* debugfs is optional: without it the LIST ioctl serves. */
 	drs_debugfs = debugfs_create_dir("dmabuf_revoke", NULL);
 	debugfs_create_file("buffers", 0400, drs_debugfs, NULL,
@@ -68,6 +70,11 @@ static int __init drs_init(void)
 		DMABUF_REVOKE_VERSION, DMABUF_REVOKE_ABI_MAJOR,
 		DMABUF_REVOKE_ABI_MINOR);
 	return 0;
+
+out_caches:
+	kmem_cache_destroy(drs_attach_cache);
+	kmem_cache_destroy(drs_buf_cache);
+	return ret;
 }
 
 static void __exit drs_exit(void)
@@ -76,7 +83,9 @@ static void __exit drs_exit(void)
 	drs_chardev_exit();
 	/* Each managed buffer holds a module reference (P5): none is left. */
 	WARN_ON(!list_empty(&drs_buffers));
+	drs_unmapped_flush();
 	kmem_cache_destroy(drs_attach_cache);
+	kmem_cache_destroy(drs_buf_cache);
 }
 
 module_init(drs_init);

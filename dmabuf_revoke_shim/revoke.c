@@ -51,26 +51,25 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	if (cfg && (cfg->flags & ~DMABUF_REVOKE_EXPORT_STRICT))
 		return ERR_PTR(-EINVAL);
 
-	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	b = kmem_cache_zalloc(drs_buf_cache, GFP_KERNEL);
 	if (!b)
 		return ERR_PTR(-ENOMEM);
 	b->active = alloc_percpu(int);
 	if (!b->active) {
-		kfree(b);
+		kmem_cache_free(drs_buf_cache, b);
 		return ERR_PTR(-ENOMEM);
 	}
 	b->exp_ops = ops;
-	if (cfg)
-		b->cfg = *cfg;
-	get_pid(b->cfg.owner);		/* put in drs_release() */
+	if (cfg) {
+		b->cfg.revoked = cfg->revoked;
+		b->cfg.unmapped = cfg->unmapped;
+		b->cfg.data = cfg->data;
+		b->cfg.owner = get_pid(cfg->owner);	/* put at release */
+		if (cfg->flags & DMABUF_REVOKE_EXPORT_STRICT)
+			set_bit(DRS_STRICT, &b->flags);
+	}
 	spin_lock_init(&b->lock);
 	INIT_LIST_HEAD(&b->attachments);
-	INIT_LIST_HEAD(&b->pending);
-	INIT_LIST_HEAD(&b->aliases);
-	mutex_init(&b->alias_lock);
-	mutex_init(&b->revoke_lock);
-	init_waitqueue_head(&b->wq);
-	INIT_WORK(&b->unmapped_work, drs_unmapped_work);
 	drs_wrap_ops(b);
 
 	/*
@@ -82,7 +81,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	if (!try_module_get(b->exp_owner)) {
 		put_pid(b->cfg.owner);
 		free_percpu(b->active);
-		kfree(b);
+		kmem_cache_free(drs_buf_cache, b);
 		return ERR_PTR(-ENOENT);
 	}
 	info = *exp_info;
@@ -92,19 +91,16 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	if (IS_ERR(dmabuf)) {
 		module_put(b->exp_owner);
 		put_pid(b->cfg.owner);
-		mutex_destroy(&b->alias_lock);
-		mutex_destroy(&b->revoke_lock);
 		free_percpu(b->active);
-		kfree(b);
+		kmem_cache_free(drs_buf_cache, b);
 		return dmabuf;
 	}
 	b->dmabuf = dmabuf;
 	/* Dropped in drs_release(); see struct drs_buf. */
 	b->inode = file_inode(dmabuf->file);
 	ihold(b->inode);
-	b->ino = b->inode->i_ino;
-	trace_dmabuf_revoke_export(b->ino, dmabuf,
-				   b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT);
+	trace_dmabuf_revoke_export(drs_ino(b), dmabuf,
+				   test_bit(DRS_STRICT, &b->flags));
 
 	mutex_lock(&drs_buffers_lock);
 	list_add_tail(&b->node, &drs_buffers);
@@ -254,23 +250,32 @@ static int drs_tick(const struct drs_budget *w)
 	return 0;
 }
 
-static int drs_lock_revoke(struct drs_buf *b, const struct drs_budget *w)
+/*
+ * The revoke lock orders the R11 callbacks and the complete state (a bit
+ * lock: a mutex would cost the buffer 32 bytes). @w NULL: wait for ever,
+ * uninterruptibly. Else as drs_lock_resv().
+ */
+int drs_lock_revoke(struct drs_buf *b, const struct drs_budget *w)
 {
 	int ret;
 
-	if (!w->bounded_locks) {
-		if (!w->intr) {
-			mutex_lock(&b->revoke_lock);
-			return 0;
-		}
-		return mutex_lock_interruptible(&b->revoke_lock) ? -EINTR : 0;
-	}
-	while (!mutex_trylock(&b->revoke_lock)) {
+	if (!w || !w->bounded_locks)
+		return wait_on_bit_lock(&b->flags, DRS_LOCK,
+					w && w->intr ? TASK_INTERRUPTIBLE :
+						       TASK_UNINTERRUPTIBLE);
+	while (test_and_set_bit_lock(DRS_LOCK, &b->flags)) {
 		ret = drs_tick(w);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+void drs_unlock_revoke(struct drs_buf *b)
+{
+	clear_bit_unlock(DRS_LOCK, &b->flags);
+	smp_mb__after_atomic();		/* the release before the wake's test */
+	wake_up_bit(&b->flags, DRS_LOCK);
 }
 
 int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w)
@@ -307,17 +312,22 @@ static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r,
 	 * Allocating under resv is allowed: dma_resv_lockdep() primes
 	 * reclaim inside it.
 	 */
-	if (!DRS_VMAP_CAN_FAIL && !DRS_VMAP_OP_MAY_FAIL && b->exp_ops->vmap &&
-	    !b->dead_vmap)
-		drs_alloc_dead_vmap(b, GFP_KERNEL | __GFP_NOWARN);
+	if (!DRS_VMAP_CAN_FAIL && !DRS_VMAP_OP_MAY_FAIL && b->exp_ops->vmap) {
+		struct drs_cold *c = drs_get_cold(b);
 
-	WRITE_ONCE(b->revoked, true);
+		if (c && !c->dead_vmap)
+			drs_alloc_dead_vmap(b, c, GFP_KERNEL | __GFP_NOWARN);
+	}
+
+	/* The scratch vmap before the flip: drs_vmap() reads them in turn. */
+	smp_mb__before_atomic();
+	set_bit(DRS_REVOKED, &b->flags);
 	/*
 	 * Pairs with drs_enter(): a callback sees the flip, or we see it -
 	 * once every CPU ran a barrier (drs_sync_readers(): here, or once
 	 * after a series of deferred flips, or at the latest in the finish).
 	 */
-	b->sync_snap = drs_sync_snap();
+	drs_sync_note_flip();
 	if (sync)
 		drs_sync_readers();
 	/*
@@ -342,7 +352,7 @@ static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r,
 			r->notified++;
 		else
 			r->static_attachments++;
-		trace_dmabuf_revoke_notify(b->ino, attach, told);
+		trace_dmabuf_revoke_notify(drs_ino(b), attach, told);
 	}
 	/* R8: one notification per dynamic attachment, under resv. */
 	drs_notify_importers(dmabuf);
@@ -355,12 +365,16 @@ static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r,
  */
 static int drs_settle_pending(struct drs_buf *b, const struct drs_budget *w)
 {
+	struct drs_cold *c = drs_cold(b);
 	struct drs_pending *p;
 	LIST_HEAD(todo);
 	int ret = 0;
 
+	/* Never mapped; an mmap that begins now sees the flip (drs_mmap()). */
+	if (!c)
+		return 0;
 	spin_lock(&b->lock);
-	list_splice_init(&b->pending, &todo);
+	list_splice_init(&c->pending, &todo);
 	spin_unlock(&b->lock);
 
 	while ((p = list_first_entry_or_null(&todo, struct drs_pending, node))) {
@@ -385,7 +399,7 @@ static int drs_settle_pending(struct drs_buf *b, const struct drs_budget *w)
 out:
 	/* What is left is waited for again by the next revoke call. */
 	spin_lock(&b->lock);
-	list_splice(&todo, &b->pending);
+	list_splice(&todo, &c->pending);
 	spin_unlock(&b->lock);
 	return ret;
 }
@@ -397,16 +411,19 @@ out:
  */
 static void drs_zap(struct drs_buf *b)
 {
+	struct drs_cold *c = drs_cold(b);
 	struct drs_alias *al;
 
 	unmap_mapping_range(b->inode->i_mapping, 0, 0, 1);
-	mutex_lock(&b->alias_lock);
-	list_for_each_entry(al, &b->aliases, node)
+	if (!c)
+		return;
+	mutex_lock(&c->alias_lock);
+	list_for_each_entry(al, &c->aliases, node)
 		unmap_mapping_range(al->file->f_mapping,
 				    (loff_t)al->start << PAGE_SHIFT,
 				    (loff_t)(al->end - al->start) << PAGE_SHIFT,
 				    1);
-	mutex_unlock(&b->alias_lock);
+	mutex_unlock(&c->alias_lock);
 }
 
 /* No callback inside the exporter: the per-CPU counts sum to zero. */
@@ -424,19 +441,35 @@ static bool drs_unmapped(struct drs_buf *b)
 	return !READ_ONCE(b->notifiable_maps);
 }
 
-/* Wait until @done, within the budget: 1 if done, 0 if not, or -EINTR. */
+/*
+ * Wait until @done, within the budget: 1 if done, 0 if not, or -EINTR. On
+ * the hashed queue drs_wake() wakes: wait_var_event() has no form that is
+ * both interruptible and timed on every supported kernel, so its loop is
+ * spelt out (kernel/sched/wait_bit.c).
+ */
 static int drs_wait_for(struct drs_buf *b, const struct drs_budget *w,
 			bool (*done)(struct drs_buf *b))
 {
+	struct wait_queue_head *wq = __var_waitqueue(b);
+	struct wait_bit_queue_entry wbq;
 	long left = drs_left(w);
+	int ret = 0;
 
-	if (w->intr)
-		left = wait_event_interruptible_timeout(b->wq, done(b), left);
-	else
-		left = wait_event_timeout(b->wq, done(b), left);
-	if (left < 0)
-		return -EINTR;
-	return done(b);
+	init_wait_var_entry(&wbq, b, 0);
+	for (;;) {
+		/* Sets the task state with a full barrier, then we test. */
+		if (prepare_to_wait_event(wq, &wbq.wq_entry,
+					  w->intr ? TASK_INTERRUPTIBLE :
+						    TASK_UNINTERRUPTIBLE)) {
+			ret = -EINTR;
+			break;
+		}
+		if (done(b) || !left)
+			break;
+		left = schedule_timeout(left);
+	}
+	finish_wait(wq, &wbq.wq_entry);
+	return ret ?: done(b);
 }
 
 void drs_budget_init(struct drs_budget *w, long timeout, unsigned int flags)
@@ -547,10 +580,10 @@ int drs_start(struct dma_buf *dmabuf, struct dmabuf_revoke_result *result,
 	 * keeps the dma_buf valid while its release blocks on that lock gets
 	 * here; its release frees the buffer as soon as the lock is dropped.
 	 */
-	if (b->released)
+	if (test_bit(DRS_RELEASED, &b->flags))
 		return -ENOENT;
-	trace_dmabuf_revoke_start(b->ino, b->revoked);
-	if (b->revoked)
+	trace_dmabuf_revoke_start(drs_ino(b), drs_revoked(b));
+	if (drs_revoked(b))
 		result->report.flags |= DMABUF_REVOKE_REPORT_ALREADY;
 	else
 		drs_flip(b, &result->report, sync);
@@ -560,18 +593,18 @@ int drs_start(struct dma_buf *dmabuf, struct dmabuf_revoke_result *result,
 
 /*
  * The revoked callback reported mappings left: tell the exporter when the
- * last one goes (drs_unmap() queues the work). Caller: revoke_lock.
+ * last one goes (drs_unmap() kicks drs_unmapped_work). Caller: DRS_LOCK.
  */
 static void drs_await_unmap(struct drs_buf *b)
 {
 	bool none;
 
 	spin_lock(&b->lock);
-	b->awaiting_unmap = true;
+	set_bit(DRS_AWAIT_UNMAP, &b->flags);
 	none = !READ_ONCE(b->nr_maps);
 	spin_unlock(&b->lock);
 	if (none)
-		schedule_work(&b->unmapped_work);
+		drs_unmapped_kick();
 }
 
 /* Nothing maps the buffer any more: complete, and say so once. */
@@ -579,23 +612,67 @@ void drs_unmapped_now(struct drs_buf *b)
 {
 	bool go;
 
-	mutex_lock(&b->revoke_lock);
+	drs_lock_revoke(b, NULL);
 	spin_lock(&b->lock);
-	go = b->awaiting_unmap && !READ_ONCE(b->nr_maps);
-	if (go)
-		b->awaiting_unmap = false;
+	go = !READ_ONCE(b->nr_maps) &&
+	     test_and_clear_bit(DRS_AWAIT_UNMAP, &b->flags);
 	spin_unlock(&b->lock);
 	if (go) {
-		WRITE_ONCE(b->complete, true);
+		set_bit(DRS_COMPLETE, &b->flags);
 		if (b->cfg.unmapped)
 			b->cfg.unmapped(b->dmabuf, b->cfg.data);
 	}
-	mutex_unlock(&b->revoke_lock);
+	drs_unlock_revoke(b);
 }
 
-void drs_unmapped_work(struct work_struct *work)
+static bool drs_awaits_unmap(struct drs_buf *b)
 {
-	drs_unmapped_now(container_of(work, struct drs_buf, unmapped_work));
+	return test_bit(DRS_AWAIT_UNMAP, &b->flags) && !READ_ONCE(b->nr_maps);
+}
+
+/*
+ * One work item for all buffers, not one per buffer (32 bytes each): it
+ * runs cfg.unmapped for every buffer whose last device mapping went after
+ * an incomplete revoke. Rare, so a walk of drs_buffers is fine. A buffer
+ * found on the list is held as a finisher, which its release waits for
+ * after taking it off the list.
+ */
+static void drs_unmapped_fn(struct work_struct *work)
+{
+	struct drs_buf *b;
+	bool found;
+
+	do {
+		found = false;
+		mutex_lock(&drs_buffers_lock);
+		list_for_each_entry(b, &drs_buffers, node) {
+			if (drs_awaits_unmap(b)) {
+				drs_finisher_get(b);
+				found = true;
+				break;
+			}
+		}
+		mutex_unlock(&drs_buffers_lock);
+		if (found) {
+			/* Clears DRS_AWAIT_UNMAP: no map comes after a revoke. */
+			drs_unmapped_now(b);
+			drs_finisher_put(b);
+		}
+	} while (found);
+}
+
+static DECLARE_WORK(drs_unmapped_work, drs_unmapped_fn);
+
+/* Callable under dmabuf->resv and in atomic context. */
+void drs_unmapped_kick(void)
+{
+	schedule_work(&drs_unmapped_work);
+}
+
+/* Module exit: no buffer is left, but the work may still be returning. */
+void drs_unmapped_flush(void)
+{
+	cancel_work_sync(&drs_unmapped_work);
 }
 
 /* The waits of a revoke, in R9's order. 0, or -EINTR. */
@@ -612,7 +689,7 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 	 * of them counted once a barrier ran on every CPU after the flip
 	 * (a deferred start leaves that to dmabuf_revoke_sync() or to us).
 	 */
-	if (!drs_sync_done(b->sync_snap))
+	if (!drs_sync_flips_done())
 		drs_sync_readers();
 	done = drs_wait_for(b, w, drs_idle);
 	if (done < 0)
@@ -642,7 +719,7 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 
 	spin_lock(&b->lock);
 	drs_report_remaining(b, result);
-	r->user_mappings = b->user_vmas;
+	r->user_mappings = drs_cold(b) ? drs_cold(b)->user_vmas : 0;
 	spin_unlock(&b->lock);
 	r->vmaps = drs_vmaps_snapshot(dmabuf);
 
@@ -656,16 +733,15 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 		return ret == -ETIMEDOUT ? 0 : ret;
 	/* "Complete" means nothing can reach the memory: nothing maps it. */
 	if (!(r->flags & DMABUF_REVOKE_REPORT_INCOMPLETE))
-		WRITE_ONCE(b->complete, true);
+		set_bit(DRS_COMPLETE, &b->flags);
 	/* R11: once, with no shim or dma-buf lock held but ours. */
-	if (!b->cb_done) {
-		b->cb_done = true;
+	if (!test_and_set_bit(DRS_CB_DONE, &b->flags)) {
 		if (b->cfg.revoked)
 			b->cfg.revoked(dmabuf, b->cfg.data, r);
 		if (r->flags & DMABUF_REVOKE_REPORT_INCOMPLETE)
 			drs_await_unmap(b);
 	}
-	mutex_unlock(&b->revoke_lock);
+	drs_unlock_revoke(b);
 	return 0;
 }
 
@@ -710,7 +786,7 @@ int dmabuf_revoke_finish(struct dma_buf *dmabuf, long timeout,
 		result = &local;
 	drs_budget_init(&w, timeout, flags & DMABUF_REVOKE_INTERRUPTIBLE);
 	ret = drs_finish(b, &w, result);
-	trace_dmabuf_revoke_end(b->ino, ret, &result->report);
+	trace_dmabuf_revoke_end(drs_ino(b), ret, &result->report);
 	/* Last: a release waiting for us may free the buffer. */
 	drs_finisher_put(b);
 	return ret;
@@ -773,7 +849,7 @@ int dmabuf_revoke(struct dma_buf *dmabuf, long timeout, unsigned int flags,
 		return ret;
 	/* The deadline runs on from the lock acquisition. */
 	ret = drs_finish(b, &w, result);
-	trace_dmabuf_revoke_end(b->ino, ret, &result->report);
+	trace_dmabuf_revoke_end(drs_ino(b), ret, &result->report);
 	drs_finisher_put(b);
 	return ret;
 }
@@ -784,17 +860,18 @@ void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 {
 	struct dma_buf *dmabuf = b->dmabuf;
 	s64 n = atomic64_read(&b->nr_attach);
+	struct drs_cold *c = drs_cold(b);
 	struct drs_attach *a;
 
 	q->state = 0;
 	if (drs_revoked(b))
 		q->state |= DMABUF_REVOKE_STATE_REVOKED;
-	if (READ_ONCE(b->complete))
+	if (test_bit(DRS_COMPLETE, &b->flags))
 		q->state |= DMABUF_REVOKE_STATE_COMPLETE;
-	if (b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT)
+	if (test_bit(DRS_STRICT, &b->flags))
 		q->state |= DMABUF_REVOKE_STATE_STRICT;
 	q->buf_size = dmabuf->size;
-	q->inode = b->ino;
+	q->inode = drs_ino(b);
 	strscpy(q->exp_name, dmabuf->exp_name ?: "", sizeof(q->exp_name));
 
 	q->attachments = lower_32_bits(n);
@@ -804,7 +881,7 @@ void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 	list_for_each_entry(a, &b->attachments, node)
 		q->pins += READ_ONCE(a->pins);
 	q->mappings = READ_ONCE(b->nr_maps);
-	q->user_mappings = b->user_vmas;
+	q->user_mappings = c ? c->user_vmas : 0;
 	spin_unlock(&b->lock);
 	q->vmaps = drs_vmaps_snapshot(dmabuf);
 }

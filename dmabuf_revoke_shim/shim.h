@@ -11,8 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
-#include <linux/wait.h>
-#include <linux/workqueue.h>
+#include <linux/wait_bit.h>
 
 /*
  * The shim's record of an attachment that pins or maps a managed buffer
@@ -57,8 +56,55 @@ struct drs_vm_ops;
 struct dma_resv;
 
 /*
- * Per managed buffer. dmabuf->ops points at @ops, so container_of() finds us
- * without touching dmabuf->priv, which stays the exporter's (pitfall P4).
+ * What only user mappings need - and, where a vmap after revoke cannot fail
+ * (6.1), the revoke's scratch vmap: allocated by the first mmap (or that
+ * revoke), never freed before release, so that a buffer nobody maps does
+ * not carry it (issue 14's memory budget). Published once in drs_buf.cold.
+ */
+struct drs_cold {
+	/* The exporter's vm_ops, learnt from the first mmap, and ours. */
+	const struct vm_operations_struct *exp_vm_ops;
+	struct drs_vm_ops *vm_ops;
+	struct list_head pending;	/* struct drs_pending; drs_buf.lock */
+	unsigned int user_vmas;		/* drs_buf.lock */
+	struct mutex alias_lock;	/* protects aliases */
+	struct list_head aliases;	/* struct drs_alias */
+	/*
+	 * Scratch memory handed to a vmap after revoke on cores where the op
+	 * cannot fail (6.1), allocated by the revoke; one zeroed page mapped
+	 * over the buffer's size. Like the core's own vmap state, serialised
+	 * by the core (dmabuf->lock).
+	 */
+	void *dead_vmap;
+};
+
+/* Bits of drs_buf.flags, set and cleared with atomic bitops only. */
+enum {
+	DRS_REVOKED,		/* set once, under resv */
+	DRS_RELEASED,		/* drs_release() began; under resv */
+	DRS_COMPLETE,		/* R9 held and nothing maps it any more */
+	DRS_CB_DONE,		/* cfg.revoked has run; under DRS_LOCK */
+	DRS_AWAIT_UNMAP,	/* cfg.revoked reported mappings; under lock */
+	DRS_STRICT,		/* DMABUF_REVOKE_EXPORT_STRICT */
+	DRS_LOCK,		/* the revoke lock: drs_lock_revoke() */
+};
+
+/* struct dmabuf_revoke_config without its flags (DRS_STRICT holds them). */
+struct drs_cfg {
+	void (*revoked)(struct dma_buf *dmabuf, void *data,
+			const struct dmabuf_revoke_report *report);
+	void (*unmapped)(struct dma_buf *dmabuf, void *data);
+	void *data;
+	struct pid *owner;
+};
+
+/*
+ * Per managed buffer, from drs_buf_cache. dmabuf->ops points at @ops, so
+ * container_of() finds us without touching dmabuf->priv, which stays the
+ * exporter's (pitfall P4). Kept to 256 bytes on production configs
+ * (issue 14): what only mappings need is in @cold, waiters sleep on the
+ * hashed queue of the buffer's address (wake_up_var()), and the revoke
+ * lock is a bit of @flags.
  */
 struct drs_buf {
 	struct dma_buf_ops ops;
@@ -72,20 +118,6 @@ struct drs_buf {
 	 * address space and never through dmabuf->file (R18).
 	 */
 	struct inode *inode;
-	unsigned long ino;
-	struct dmabuf_revoke_config cfg;
-
-	/* The exporter's vm_ops, learnt from the first mmap, and ours. */
-	const struct vm_operations_struct *exp_vm_ops;
-	struct drs_vm_ops *vm_ops;
-
-	/*
-	 * Scratch memory handed to a vmap after revoke on cores where the op
-	 * cannot fail (6.1), allocated by the revoke. Like the core's own vmap
-	 * state, serialised by the core (dmabuf->lock).
-	 */
-	void *dead_vmap;
-	struct page *dead_page;		/* every page of dead_vmap */
 
 	/*
 	 * Callbacks the core makes without dmabuf->resv (attach, mmap, vmap,
@@ -95,11 +127,9 @@ struct drs_buf {
 	 * another buffer's revoke.
 	 */
 	int __percpu *active;
-	unsigned long sync_snap;	/* drs_sync_snap() at the flip */
-	/* Started revokes not finished yet: release waits for them. */
-	atomic_t finishers;
-	wait_queue_head_t wq;		/* active, finishers, notifiable_maps */
-
+	struct drs_attach *cursor;	/* last one found, see drs_find() */
+	/* Attachments (low 32 bits) and dynamic ones (high 32 bits). */
+	atomic64_t nr_attach;
 	/*
 	 * Device mappings, counted by the map and unmap trampolines, which
 	 * the core calls with dmabuf->resv held: they change under resv only,
@@ -107,33 +137,17 @@ struct drs_buf {
 	 */
 	unsigned int nr_maps;		/* all live device mappings */
 	unsigned int notifiable_maps;	/* ... of importers we can tell */
-	struct drs_attach *cursor;	/* last one found, see drs_find() */
-	/* Attachments (low 32 bits) and dynamic ones (high 32 bits). */
-	atomic64_t nr_attach;
-
-	spinlock_t lock;		/* protects everything below it */
+	spinlock_t lock;		/* attachments; cold's lists; AWAIT */
+	/* Started revokes not finished yet: release waits for them. */
+	atomic_t finishers;
+	unsigned long flags;		/* DRS_* bits */
 	struct list_head attachments;	/* struct drs_attach, newest first */
-	struct list_head pending;	/* struct drs_pending */
-	unsigned int user_vmas;
-
-	struct mutex alias_lock;	/* protects aliases */
-	struct list_head aliases;	/* struct drs_alias */
-
-	/*
-	 * cfg.revoked reported mappings left: the last unmap queues
-	 * unmapped_work, which runs cfg.unmapped.
-	 */
-	bool awaiting_unmap;		/* under lock */
-	struct work_struct unmapped_work;
-
-	struct mutex revoke_lock;	/* complete and the R11 callbacks */
-	bool revoked;			/* set once, under resv */
-	bool complete;			/* R9 held and nothing maps it any more */
-	bool cb_done;			/* cfg.revoked has run */
-	bool released;			/* drs_release() began; under resv */
+	struct drs_cold *cold;		/* drs_get_cold() */
+	struct drs_cfg cfg;
 	struct list_head node;		/* drs_buffers */
 };
 
+extern struct kmem_cache *drs_buf_cache;
 extern struct list_head drs_buffers;
 extern struct mutex drs_buffers_lock;
 
@@ -144,7 +158,31 @@ static inline struct drs_buf *to_drs(const struct dma_buf *dmabuf)
 
 static inline bool drs_revoked(const struct drs_buf *b)
 {
-	return READ_ONCE(b->revoked);
+	return test_bit(DRS_REVOKED, &b->flags);
+}
+
+static inline unsigned long drs_ino(const struct drs_buf *b)
+{
+	return b->inode->i_ino;
+}
+
+/* The cold part, once published (NULL before the first mmap). */
+static inline struct drs_cold *drs_cold(const struct drs_buf *b)
+{
+	/* Pairs with the cmpxchg() that published it (drs_get_cold()). */
+	return smp_load_acquire(&b->cold);
+}
+
+/*
+ * Waiters on a buffer (its callback count, its device mappings, its
+ * finishers) sleep on the hashed wait queue of its address: a wake needs no
+ * wait queue in the buffer, and one that races with the buffer's free
+ * touches only the hash table. Callers order the condition's store before
+ * this with a full barrier, as wake_up_var() requires.
+ */
+static inline void drs_wake(struct drs_buf *b)
+{
+	wake_up_var(b);
 }
 
 /*
@@ -164,8 +202,10 @@ static inline void drs_leave(struct drs_buf *b)
 	this_cpu_dec(*b->active);
 	barrier();
 	/* Only a revoke waits, and it flips the state before it looks. */
-	if (unlikely(drs_revoked(b)))
-		wake_up_all(&b->wq);
+	if (unlikely(drs_revoked(b))) {
+		smp_mb();	/* the decrement before drs_wake()'s test */
+		drs_wake(b);
+	}
 }
 
 /*
@@ -200,8 +240,9 @@ static inline void drs_finisher_get(struct drs_buf *b)
 
 static inline void drs_finisher_put(struct drs_buf *b)
 {
+	/* A full barrier; @b may be freed once it reads zero. */
 	if (atomic_dec_and_test(&b->finishers))
-		wake_up_all(&b->wq);
+		drs_wake(b);
 }
 
 /*
@@ -218,17 +259,21 @@ struct drs_budget {
 
 /* wrap.c */
 void drs_sync_readers(void);
-unsigned long drs_sync_snap(void);
-bool drs_sync_done(unsigned long snap);
+void drs_sync_note_flip(void);
+bool drs_sync_flips_done(void);
 void drs_wrap_ops(struct drs_buf *b);
 bool drs_ops_are_ours(const struct dma_buf_ops *ops);
+struct drs_cold *drs_get_cold(struct drs_buf *b);
 void drs_free_user_state(struct drs_buf *b);
-int drs_alloc_dead_vmap(struct drs_buf *b, gfp_t gfp);
+int drs_alloc_dead_vmap(struct drs_buf *b, struct drs_cold *c, gfp_t gfp);
 
 /* revoke.c */
 void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q);
-void drs_unmapped_work(struct work_struct *work);
+void drs_unmapped_kick(void);
+void drs_unmapped_flush(void);
 void drs_unmapped_now(struct drs_buf *b);
+int drs_lock_revoke(struct drs_buf *b, const struct drs_budget *w);
+void drs_unlock_revoke(struct drs_buf *b);
 void drs_budget_init(struct drs_budget *w, long timeout, unsigned int flags);
 int drs_lock_resv(struct dma_resv *resv, const struct drs_budget *w);
 int drs_start(struct dma_buf *dmabuf, struct dmabuf_revoke_result *result,

@@ -32,6 +32,7 @@
 #include "trace.h"
 
 struct kmem_cache *drs_attach_cache;
+struct kmem_cache *drs_buf_cache;
 
 /*
  * A full barrier on every CPU: the revoke side of drs_enter() (see there),
@@ -59,19 +60,35 @@ void drs_sync_readers(void)
 }
 
 /*
- * After a flip: the value drs_sync_seq reaches once a barrier run that
- * began after the flip has ended (the end of the next one, or of the one
- * after it if one runs now, whose IPIs may predate the flip).
+ * The value drs_sync_seq must reach before the latest flip of any buffer
+ * is known to every CPU: once a barrier run that began after that flip has
+ * ended (the end of the next one, or of the one after it if one runs now,
+ * whose IPIs may predate the flip). One value for all buffers rather than
+ * one per buffer (8 bytes each): a finish compares with a value at least
+ * its own buffer's, so it may run a barrier another buffer's later flip
+ * needed - time, never correctness.
  */
-unsigned long drs_sync_snap(void)
+static atomic_long_t drs_flip_snap;
+
+/* After a flip, before the revoke lets go of resv. */
+void drs_sync_note_flip(void)
 {
+	long snap, old;
+
 	/* The flip before this read; pairs with the IPIs' barriers. */
 	smp_mb();
-	return (READ_ONCE(drs_sync_seq) + 3) & ~1UL;
+	snap = (READ_ONCE(drs_sync_seq) + 3) & ~1UL;
+	old = atomic_long_read(&drs_flip_snap);
+	while (ULONG_CMP_LT((unsigned long)old, (unsigned long)snap) &&
+	       !atomic_long_try_cmpxchg(&drs_flip_snap, &old, snap))
+		;
 }
 
-bool drs_sync_done(unsigned long snap)
+/* Has every CPU run a barrier since the latest flip noted? */
+bool drs_sync_flips_done(void)
 {
+	unsigned long snap = atomic_long_read(&drs_flip_snap);
+
 	/* Pairs with the release that ended the barrier run. */
 	return ULONG_CMP_GE(smp_load_acquire(&drs_sync_seq), snap);
 }
@@ -146,15 +163,15 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 	int ret = 0;
 
 	if (!drs_enter(b)) {
-		trace_dmabuf_revoke_refused(b->ino, "attach", -ENODEV);
+		trace_dmabuf_revoke_refused(drs_ino(b), "attach", -ENODEV);
 		return -ENODEV;
 	}
 	/* The core sets importer_ops before calling ops->attach. */
-	if ((b->cfg.flags & DMABUF_REVOKE_EXPORT_STRICT) &&
+	if (test_bit(DRS_STRICT, &b->flags) &&
 	    !drs_attach_can_notify(attach)) {
 		/* R13: this importer could never be told to let go. */
 		ret = -EOPNOTSUPP;
-		trace_dmabuf_revoke_refused(b->ino, "attach-strict", ret);
+		trace_dmabuf_revoke_refused(drs_ino(b), "attach-strict", ret);
 	} else if (b->exp_ops->attach) {
 		ret = b->exp_ops->attach(dmabuf, attach);
 	}
@@ -214,7 +231,7 @@ static int drs_pin(struct dma_buf_attachment *attach)
 	dma_resv_assert_held(attach->dmabuf->resv);
 	/* -ENODEV, not -EBUSY: 7.x WARNs when pin fails with -EBUSY. */
 	if (drs_revoked(b)) {
-		trace_dmabuf_revoke_refused(b->ino, "pin", -ENODEV);
+		trace_dmabuf_revoke_refused(drs_ino(b), "pin", -ENODEV);
 		return -ENODEV;
 	}
 	a = drs_record(b, attach);
@@ -250,7 +267,7 @@ static struct sg_table *drs_map(struct dma_buf_attachment *attach,
 
 	dma_resv_assert_held(attach->dmabuf->resv);
 	if (drs_revoked(b)) {
-		trace_dmabuf_revoke_refused(b->ino, "map", -ENODEV);
+		trace_dmabuf_revoke_refused(drs_ino(b), "map", -ENODEV);
 		return ERR_PTR(-ENODEV);
 	}
 	a = drs_record(b, attach);
@@ -290,14 +307,16 @@ static void drs_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 	/* Revoked under the same lock: only then is anyone waiting. */
 	if (likely(!drs_revoked(b)))
 		return;
-	if (!b->notifiable_maps)
-		wake_up_all(&b->wq);
+	if (!b->notifiable_maps) {
+		smp_mb();	/* the count before drs_wake()'s test */
+		drs_wake(b);
+	}
 	spin_lock(&b->lock);
-	last = b->awaiting_unmap && !b->nr_maps;
+	last = test_bit(DRS_AWAIT_UNMAP, &b->flags) && !b->nr_maps;
 	spin_unlock(&b->lock);
 	/* Under resv here: the exporter hears of it from a workqueue. */
 	if (last)
-		schedule_work(&b->unmapped_work);
+		drs_unmapped_kick();
 }
 
 static int drs_begin_cpu_access(struct dma_buf *dmabuf,
@@ -307,7 +326,7 @@ static int drs_begin_cpu_access(struct dma_buf *dmabuf,
 	int ret = 0;
 
 	if (!drs_enter(b)) {
-		trace_dmabuf_revoke_refused(b->ino, "cpu-access", -ENODEV);
+		trace_dmabuf_revoke_refused(drs_ino(b), "cpu-access", -ENODEV);
 		return -ENODEV;
 	}
 	if (b->exp_ops->begin_cpu_access)
@@ -329,6 +348,7 @@ static int drs_begin_cpu_access(struct dma_buf *dmabuf,
 static int drs_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drs_buf *b = to_drs(dmabuf);
+	struct drs_cold *c;
 	int ret;
 
 	if (drs_enter(b)) {
@@ -336,16 +356,19 @@ static int drs_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		drs_leave(b);
 		return ret;
 	}
-	trace_dmabuf_revoke_refused(b->ino, "vmap", 0);
+	trace_dmabuf_revoke_refused(drs_ino(b), "vmap", 0);
 	/* Before v5.11 a failed vmap is a clean NULL for the caller. */
 	if (DRS_VMAP_OP_MAY_FAIL)
 		return -ENODEV;
+	/* The flip's scratch vmap, if it made one, before the flip itself. */
+	smp_rmb();
+	c = drs_get_cold(b);
 	/* The revoke could not allocate it: the core WARNs if this fails. */
-	if (!b->dead_vmap && drs_alloc_dead_vmap(b, GFP_KERNEL))
+	if (!c || (!c->dead_vmap && drs_alloc_dead_vmap(b, c, GFP_KERNEL)))
 		return -ENOMEM;
 	/* The previous holder of the area may have written to it. */
-	clear_highpage(b->dead_page);
-	iosys_map_set_vaddr(map, b->dead_vmap);
+	clear_highpage(vmalloc_to_page(c->dead_vmap));
+	iosys_map_set_vaddr(map, c->dead_vmap);
 	return 0;
 }
 
@@ -354,7 +377,7 @@ static int drs_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
  * of the buffer, so that it costs a page and some vmalloc address space
  * whatever the buffer's size.
  */
-int drs_alloc_dead_vmap(struct drs_buf *b, gfp_t gfp)
+int drs_alloc_dead_vmap(struct drs_buf *b, struct drs_cold *c, gfp_t gfp)
 {
 	unsigned long i, n = DIV_ROUND_UP(b->dmabuf->size, PAGE_SIZE);
 	struct page **pages, *page;
@@ -376,17 +399,19 @@ int drs_alloc_dead_vmap(struct drs_buf *b, gfp_t gfp)
 		__free_page(page);
 		return -ENOMEM;
 	}
-	b->dead_page = page;
-	b->dead_vmap = vaddr;
+	/* drs_vunmap() compares with it outside the flip's lock. */
+	WRITE_ONCE(c->dead_vmap, vaddr);
 	return 0;
 }
 
 static void drs_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drs_buf *b = to_drs(dmabuf);
+	struct drs_cold *c = drs_cold(b);
+	void *dead = c ? READ_ONCE(c->dead_vmap) : NULL;
 
 	/* The scratch area stays for the next caller; release frees it. */
-	if (b->dead_vmap && !map->is_iomem && map->vaddr == b->dead_vmap)
+	if (dead && !map->is_iomem && map->vaddr == dead)
 		return;
 	if (b->exp_ops->vunmap)
 		drs_call_vunmap(b->exp_ops, dmabuf, map);
@@ -428,12 +453,12 @@ static bool drs_vma_moved(const struct drs_buf *b,
 }
 
 /* Forget the pending mmap of @vma's mm if it is @vma. Caller: b->lock. */
-static struct drs_pending *drs_take_pending(struct drs_buf *b,
+static struct drs_pending *drs_take_pending(struct drs_cold *c,
 					    const struct vm_area_struct *vma)
 {
 	struct drs_pending *p;
 
-	list_for_each_entry(p, &b->pending, node) {
+	list_for_each_entry(p, &c->pending, node) {
 		if (p->vma == vma) {
 			list_del(&p->node);
 			return p;
@@ -447,12 +472,13 @@ static void drs_vma_gone(struct drs_buf *b, struct vm_area_struct *vma)
 {
 	bool moved = drs_vma_moved(b, vma);
 	struct file *file = b->dmabuf->file;
+	struct drs_cold *c = drs_cold(b);	/* made by its mmap */
 	struct drs_pending *p;
 
 	spin_lock(&b->lock);
-	if (b->user_vmas)
-		b->user_vmas--;
-	p = drs_take_pending(b, vma);
+	if (c->user_vmas)
+		c->user_vmas--;
+	p = drs_take_pending(c, vma);
 	spin_unlock(&b->lock);
 	if (p) {
 		mmdrop(p->mm);
@@ -471,9 +497,10 @@ static void drs_vma_gone(struct drs_buf *b, struct vm_area_struct *vma)
 static void drs_vm_open(struct vm_area_struct *vma)
 {
 	struct drs_buf *b = vma_to_drs(vma);
+	struct drs_cold *c = drs_cold(b);	/* made by its mmap */
 
 	spin_lock(&b->lock);
-	b->user_vmas++;
+	c->user_vmas++;
 	spin_unlock(&b->lock);
 	if (drs_vma_moved(b, vma))
 		get_file(b->dmabuf->file);	/* the parent VMA holds one */
@@ -485,18 +512,19 @@ static void drs_vm_open(struct vm_area_struct *vma)
 		vma->vm_ops = &drs_dead_vm_ops;
 		return;
 	}
-	if (b->exp_vm_ops && b->exp_vm_ops->open)
-		b->exp_vm_ops->open(vma);
+	if (c->exp_vm_ops && c->exp_vm_ops->open)
+		c->exp_vm_ops->open(vma);
 	drs_leave(b);
 }
 
 static void drs_vm_close(struct vm_area_struct *vma)
 {
 	struct drs_buf *b = vma_to_drs(vma);
+	const struct vm_operations_struct *exp = drs_cold(b)->exp_vm_ops;
 
 	/* Teardown: the exporter saw this VMA open, it sees it close. */
-	if (b->exp_vm_ops && b->exp_vm_ops->close)
-		b->exp_vm_ops->close(vma);
+	if (exp && exp->close)
+		exp->close(vma);
 	drs_vma_gone(b, vma);
 }
 
@@ -529,20 +557,21 @@ static vm_fault_t drs_vm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct drs_buf *b = vma_to_drs(vma);
+	const struct vm_operations_struct *exp = drs_cold(b)->exp_vm_ops;
 	vm_fault_t ret, ret2;
 	struct page *page;
 
 	if (!drs_enter(b)) {
 		/* R6: never a zero page, never other memory. */
-		trace_dmabuf_revoke_refused(b->ino, "fault", -EFAULT);
+		trace_dmabuf_revoke_refused(drs_ino(b), "fault", -EFAULT);
 		return VM_FAULT_SIGBUS;
 	}
-	if (!b->exp_vm_ops || !b->exp_vm_ops->fault) {
+	if (!exp || !exp->fault) {
 		/* A PFN map the exporter filled at mmap time, since zapped. */
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
-	ret = b->exp_vm_ops->fault(vmf);
+	ret = exp->fault(vmf);
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY |
 		   VM_FAULT_DONE_COW))
 		goto out;
@@ -567,7 +596,7 @@ static vm_fault_t drs_vm_pfn_mkwrite(struct vm_fault *vmf)
 
 	if (!drs_enter(b))
 		return VM_FAULT_SIGBUS;
-	ret = b->exp_vm_ops->pfn_mkwrite(vmf);
+	ret = drs_cold(b)->exp_vm_ops->pfn_mkwrite(vmf);
 	drs_leave(b);
 	return ret;
 }
@@ -581,7 +610,7 @@ static int drs_vm_access(struct vm_area_struct *vma, unsigned long addr,
 
 	if (!drs_enter(b))
 		return -ENODEV;
-	ret = b->exp_vm_ops->access(vma, addr, buf, len, write);
+	ret = drs_cold(b)->exp_vm_ops->access(vma, addr, buf, len, write);
 	drs_leave(b);
 	return ret;
 }
@@ -613,14 +642,14 @@ static struct drs_vm_ops *drs_make_vm_ops(struct drs_buf *b,
 }
 
 /* Add @vma's range of its (foreign) file to the zap list. */
-static void drs_add_alias(struct drs_buf *b, struct vm_area_struct *vma,
+static void drs_add_alias(struct drs_cold *c, struct vm_area_struct *vma,
 			  struct drs_alias **spare)
 {
 	pgoff_t start = vma->vm_pgoff, end = start + vma_pages(vma);
 	struct drs_alias *al;
 
-	mutex_lock(&b->alias_lock);
-	list_for_each_entry(al, &b->aliases, node) {
+	mutex_lock(&c->alias_lock);
+	list_for_each_entry(al, &c->aliases, node) {
 		if (al->file->f_mapping == vma->vm_file->f_mapping) {
 			al->start = min(al->start, start);
 			al->end = max(al->end, end);
@@ -632,18 +661,18 @@ static void drs_add_alias(struct drs_buf *b, struct vm_area_struct *vma,
 	al->file = get_file(vma->vm_file);
 	al->start = start;
 	al->end = end;
-	list_add(&al->node, &b->aliases);
+	list_add(&al->node, &c->aliases);
 out:
-	mutex_unlock(&b->alias_lock);
+	mutex_unlock(&c->alias_lock);
 }
 
 /* Record an mmap that may not be linked yet. Caller: b->lock. */
-static void drs_add_pending(struct drs_buf *b, struct vm_area_struct *vma,
+static void drs_add_pending(struct drs_cold *c, struct vm_area_struct *vma,
 			    struct drs_pending **spare)
 {
 	struct drs_pending *p;
 
-	list_for_each_entry(p, &b->pending, node) {
+	list_for_each_entry(p, &c->pending, node) {
 		if (p->mm == vma->vm_mm) {
 			/* Its previous mmap was linked before this one began. */
 			p->vma = vma;
@@ -655,7 +684,33 @@ static void drs_add_pending(struct drs_buf *b, struct vm_area_struct *vma,
 	p->mm = vma->vm_mm;
 	mmgrab(p->mm);
 	p->vma = vma;
-	list_add_tail(&p->node, &b->pending);
+	list_add_tail(&p->node, &c->pending);
+}
+
+/*
+ * The cold part, made on first use and published once: by the first mmap
+ * before its drs_enter() (so a revoke that waited for that mmap sees it)
+ * or by a revoke that needs a scratch vmap. NULL when out of memory.
+ */
+struct drs_cold *drs_get_cold(struct drs_buf *b)
+{
+	struct drs_cold *c = drs_cold(b), *old;
+
+	if (c)
+		return c;
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return NULL;
+	INIT_LIST_HEAD(&c->pending);
+	INIT_LIST_HEAD(&c->aliases);
+	mutex_init(&c->alias_lock);
+	/* Fully ordered: the initialisation before the pointer. */
+	old = cmpxchg(&b->cold, NULL, c);
+	if (!old)
+		return c;
+	mutex_destroy(&c->alias_lock);
+	kfree(c);
+	return drs_cold(b);
 }
 
 static int drs_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
@@ -664,6 +719,7 @@ static int drs_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	struct drs_alias *alias = NULL;
 	struct drs_pending *pending;
 	struct drs_vm_ops *vm_ops = NULL;
+	struct drs_cold *c;
 	const struct vm_operations_struct *exp;
 	struct file *file = vma->vm_file;	/* the dma-buf's, both paths */
 	bool moved;
@@ -678,13 +734,16 @@ static int drs_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 
+	c = drs_get_cold(b);
+	if (!c)
+		return -ENOMEM;
 	pending = kzalloc(sizeof(*pending), GFP_KERNEL);
 	if (!pending)
 		return -ENOMEM;
 
 	if (!drs_enter(b)) {
 		ret = -ENODEV;
-		trace_dmabuf_revoke_refused(b->ino, "mmap", ret);
+		trace_dmabuf_revoke_refused(drs_ino(b), "mmap", ret);
 		goto out_free;
 	}
 	ret = b->exp_ops->mmap(dmabuf, vma);
@@ -692,9 +751,9 @@ static int drs_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 		goto out_leave;
 	exp = vma->vm_ops;
 	moved = vma->vm_file != file;
-	vm_ops = READ_ONCE(b->vm_ops) ? NULL : drs_make_vm_ops(b, exp);
+	vm_ops = READ_ONCE(c->vm_ops) ? NULL : drs_make_vm_ops(b, exp);
 	alias = moved ? kzalloc(sizeof(*alias), GFP_KERNEL) : NULL;
-	if ((!vm_ops && !READ_ONCE(b->vm_ops)) || (moved && !alias)) {
+	if ((!vm_ops && !READ_ONCE(c->vm_ops)) || (moved && !alias)) {
 		ret = -ENOMEM;
 		goto out_undo;
 	}
@@ -712,26 +771,26 @@ static int drs_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	}
 
 	spin_lock(&b->lock);
-	if (!b->vm_ops) {
-		b->exp_vm_ops = exp;
-		b->vm_ops = vm_ops;
+	if (!c->vm_ops) {
+		c->exp_vm_ops = exp;
+		WRITE_ONCE(c->vm_ops, vm_ops);
 		vm_ops = NULL;
 	}
-	if (b->exp_vm_ops != exp) {
+	if (c->exp_vm_ops != exp) {
 		spin_unlock(&b->lock);
 		/* One buffer, one set of vm_ops (documented in the API). */
 		ret = -EINVAL;
 		goto out_undo;
 	}
-	vma->vm_ops = &b->vm_ops->ops;
-	b->user_vmas++;
-	drs_add_pending(b, vma, &pending);
+	vma->vm_ops = &c->vm_ops->ops;
+	c->user_vmas++;
+	drs_add_pending(c, vma, &pending);
 	spin_unlock(&b->lock);
 
 	if (!(vma->vm_flags & VM_PFNMAP))
 		drs_vm_flags_set(vma, VM_PFNMAP);
 	if (moved) {
-		drs_add_alias(b, vma, &alias);
+		drs_add_alias(c, vma, &alias);
 		get_file(file);		/* see drs_vma_moved() */
 	}
 	goto out_leave;
@@ -751,24 +810,31 @@ out_free:
 /* Release: what user mappings left behind. No VMA can be left. */
 void drs_free_user_state(struct drs_buf *b)
 {
+	struct drs_cold *c = drs_cold(b);
 	struct drs_pending *p, *ptmp;
 	struct drs_alias *al, *atmp;
+	struct page *page;
 
-	list_for_each_entry_safe(p, ptmp, &b->pending, node) {
+	if (!c)
+		return;
+	list_for_each_entry_safe(p, ptmp, &c->pending, node) {
 		list_del(&p->node);
 		mmdrop(p->mm);
 		kfree(p);
 	}
-	list_for_each_entry_safe(al, atmp, &b->aliases, node) {
+	list_for_each_entry_safe(al, atmp, &c->aliases, node) {
 		list_del(&al->node);
 		fput(al->file);
 		kfree(al);
 	}
-	kfree(b->vm_ops);
-	if (b->dead_vmap) {
-		vunmap(b->dead_vmap);
-		__free_page(b->dead_page);
+	kfree(c->vm_ops);
+	if (c->dead_vmap) {
+		page = vmalloc_to_page(c->dead_vmap);
+		vunmap(c->dead_vmap);
+		__free_page(page);
 	}
+	mutex_destroy(&c->alias_lock);
+	kfree(c);
 }
 
 static void drs_release(struct dma_buf *dmabuf);
@@ -826,24 +892,28 @@ static void drs_release(struct dma_buf *dmabuf)
 	 * finish, which comes after that lock is dropped.
 	 */
 	dma_resv_lock(dmabuf->resv, NULL);
-	b->released = true;
+	set_bit(DRS_RELEASED, &b->flags);
 	dma_resv_unlock(dmabuf->resv);
-	wait_event(b->wq, !atomic_read(&b->finishers));
+	wait_var_event(b, !atomic_read(&b->finishers));
 
 	/*
 	 * R11: a revoke whose waits were all interrupted still reports once.
-	 * revoke_lock orders this against a revoke still running on a buffer
-	 * whose last reference went meanwhile (the exporter's lock keeps it).
+	 * The revoke lock orders this against a revoke still running on a
+	 * buffer whose last reference went meanwhile (the exporter's lock
+	 * keeps it).
 	 */
-	mutex_lock(&b->revoke_lock);
-	if (b->revoked && !b->cb_done && b->cfg.revoked) {
-		b->cb_done = true;
+	drs_lock_revoke(b, NULL);
+	if (drs_revoked(b) && b->cfg.revoked &&
+	    !test_and_set_bit(DRS_CB_DONE, &b->flags)) {
 		report.flags = DMABUF_REVOKE_REPORT_ALREADY;
 		b->cfg.revoked(dmabuf, b->cfg.data, &report);
 	}
-	mutex_unlock(&b->revoke_lock);
-	/* Mappings left at the revoke are gone now, all of them. */
-	cancel_work_sync(&b->unmapped_work);
+	drs_unlock_revoke(b);
+	/*
+	 * Mappings left at the revoke are gone now, all of them. The
+	 * unmapped work no longer finds the buffer (off drs_buffers), and
+	 * held it as a finisher if it had found it before.
+	 */
 	drs_unmapped_now(b);
 	b->exp_ops->release(dmabuf);
 
@@ -857,8 +927,7 @@ static void drs_release(struct dma_buf *dmabuf)
 	iput(b->inode);
 	put_pid(b->cfg.owner);
 	free_percpu(b->active);
-	mutex_destroy(&b->revoke_lock);
-	kfree(b);
+	kmem_cache_free(drs_buf_cache, b);
 	/* The exporter's code has returned; the core then drops the shim. */
 	module_put(exp_owner);
 }

@@ -33,7 +33,7 @@ struct pid;
  * struct dmabuf_revoke_config - how a revocable buffer is exported
  * @flags: DMABUF_REVOKE_EXPORT_* flags.
  * @revoked: optional; called exactly once, in process context, holding
- *	only the buffer's own revoke mutex, once a revoke of the buffer has
+ *	only the buffer's own revoke lock, once a revoke of the buffer has
  *	finished waiting: no exporter callback other than teardown runs or
  *	will run, no user mapping is left and the fences have signalled. If
  *	@report has %DMABUF_REVOKE_REPORT_INCOMPLETE, importers that could not
@@ -46,7 +46,7 @@ struct pid;
  * @unmapped: optional; called once after @revoked reported
  *	%DMABUF_REVOKE_REPORT_INCOMPLETE, when the last device mapping of the
  *	buffer is gone: from a workqueue, holding only the buffer's revoke
- *	mutex, or at release at the latest. Now the memory is safe to reuse.
+ *	lock, or at release at the latest. Now the memory is safe to reuse.
  * @data: passed to @revoked and @unmapped.
  * @owner: optional; the thread group (task_tgid()) that owns the buffer -
  *	typically the process that allocated it. It may revoke the buffer
