@@ -57,6 +57,11 @@ guest_env=${GUEST_ENV:-}
 [[ -z ${BENCH_SAMPLE_MS:-} ]] || guest_env+=" BENCH_SAMPLE_MS=$BENCH_SAMPLE_MS"
 [[ -z ${BENCH_SECTIONS:-} ]] || guest_env+=" BENCH_SECTIONS=$BENCH_SECTIONS"
 export GUEST_ENV=$guest_env
+# The memory section attributes slab objects to caches by name: without
+# merging, the shim's caches show under their own names, not as another
+# cache of the same object size. Merging changes where an object lives,
+# not how much memory it takes, for plain and managed alike.
+export KCMDLINE_EXTRA="${KCMDLINE_EXTRA:-} slab_nomerge"
 # A full run takes a few minutes of guest time under TCG; leave headroom
 # for a busy host.
 export VM_TIMEOUT=${VM_TIMEOUT:-1800}
