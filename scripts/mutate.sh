@@ -30,7 +30,7 @@
 # goes.
 #
 # Env: KERNELS (default 6.1; one kernel profile), MUTATE_GROUPS (suite
-#      groups, comma-separated, default "contract,adversary"),
+#      groups, comma-separated, default "contract,adversary,samples"),
 #      MUTATE_LOCK (default /tmp/dmabuf-vm.lock: every VM run holds it, so
 #      runs of others interleave), MUTATE_DIR (scratch, default a new dir under $TMPDIR;
 #      must be outside any git work tree), VM_TIMEOUT (s, default 600).
@@ -39,7 +39,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KERNEL=${KERNELS:-6.1}
-GROUPS_=${MUTATE_GROUPS:-contract,adversary}
+GROUPS_=${MUTATE_GROUPS:-contract,adversary,samples}
 LOCK=${MUTATE_LOCK:-/tmp/dmabuf-vm.lock}
 export VM_TIMEOUT=${VM_TIMEOUT:-600}
 
@@ -95,8 +95,15 @@ mut importer_unmaps "$R" 's/done = \(drs_wait_for([^;]*drs_unmapped)\);/done = 1
 # Issue 12's fixes, each put back the way it was.
 mut file_zap "$R" 's/^\tunmap_mapping_range(b->inode->i_mapping, 0, 0, 1);$/\tunmap_mapping_range(b->dmabuf->file->f_mapping, 0, 0, 1);/' \
 	"revoke: zap through dmabuf->file, not the inode the shim holds (R16/R18, O_PATH)"
-mut alias_zap "$R" 's/^\tlist_for_each_entry(al, &b->aliases, node)$/\tif (0) list_for_each_entry(al, \&b->aliases, node)/' \
+mut alias_zap "$R" 's/^\tlist_for_each_entry(al, &c->aliases, node)$/\tif (0) list_for_each_entry(al, \&c->aliases, node)/' \
 	"revoke: zap of the files an exporter moved VMAs to (R18, moved vm_file)"
+
+# Issue 14's shared wake-ups: the hashed wait queue and the one work item.
+H=dmabuf_revoke_shim/shim.h
+mut leave_wake "$H" '/^static inline void drs_leave(/,/^}/ s/^\t\tdrs_wake(b);$/\t\tif (0) drs_wake(b);/' \
+	"drs_leave: wake the revoke waiting for the callback (R9a: it would sleep to its timeout)"
+mut unmapped_kick "$W" '/^static void drs_unmap(/,/^}/ s/^\t\tdrs_unmapped_kick();$/\t\tif (0) drs_unmapped_kick();/' \
+	"drs_unmap: the last unmap after an incomplete revoke tells the exporter (R11 unmapped)"
 
 # ---- options -----------------------------------------------------------
 baseline=1
