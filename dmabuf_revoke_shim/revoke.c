@@ -681,6 +681,7 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 {
 	struct dmabuf_revoke_report *r = &result->report;
 	struct dma_buf *dmabuf = b->dmabuf;
+	struct drs_cold *c;
 	int ret, done;
 	long left;
 
@@ -717,9 +718,10 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 	if (done < 0)
 		return done;
 
+	c = drs_cold(b);
 	spin_lock(&b->lock);
 	drs_report_remaining(b, result);
-	r->user_mappings = drs_cold(b) ? drs_cold(b)->user_vmas : 0;
+	r->user_mappings = c ? c->user_vmas : 0;
 	spin_unlock(&b->lock);
 	r->vmaps = drs_vmaps_snapshot(dmabuf);
 

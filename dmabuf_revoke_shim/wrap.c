@@ -54,7 +54,7 @@ void drs_sync_readers(void)
 	/* Odd: one runs. Ordered before the IPIs (on_each_cpu() is too). */
 	smp_store_release(&drs_sync_seq, drs_sync_seq + 1);
 	on_each_cpu(drs_mb_ipi, NULL, 1);
-	/* Even: ended, after every CPU's barrier; drs_sync_done() acquires. */
+	/* Even: ended, after every CPU's barrier; drs_sync_flips_done() acquires. */
 	smp_store_release(&drs_sync_seq, drs_sync_seq + 1);
 	mutex_unlock(&drs_sync_lock);
 }
