@@ -28,6 +28,7 @@
 #include <linux/ktime.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "dmabuf_revoke_compat.h"
@@ -40,6 +41,9 @@ struct iit_bench_ctx {
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;	/* MAP, PIN */
 	bool is_static;				/* IIT_BENCH_STATIC */
+	/* MAP with iit_bench.spread > 1: these, oldest first, in turn */
+	struct dma_buf_attachment **spread;
+	u32 nr_spread, next;
 };
 
 typedef int (*iit_bench_fn)(struct iit_bench_ctx *ctx);
@@ -86,6 +90,19 @@ static int iit_bench_map(struct iit_bench_ctx *ctx)
 	return PTR_ERR_OR_ZERO(sgt);
 }
 
+/*
+ * The same cycle on the next of several attachments of the buffer, taken
+ * oldest first: the core links the newest first, so whatever the exporter
+ * (or a shim) searches from its last hit, the next one is never close.
+ */
+static int iit_bench_map_spread(struct iit_bench_ctx *ctx)
+{
+	ctx->attach = ctx->spread[ctx->next];
+	if (++ctx->next == ctx->nr_spread)
+		ctx->next = 0;
+	return iit_bench_map(ctx);
+}
+
 static int iit_bench_attach_detach(struct iit_bench_ctx *ctx)
 {
 	struct dma_buf_attachment *attach = iit_bench_attach(ctx);
@@ -130,6 +147,34 @@ static int iit_bench_cpu(struct iit_bench_ctx *ctx)
 	return ret;
 }
 
+/*
+ * Attach the spread set and map each once, so that the timed loop finds
+ * whatever the exporter keeps per mapped attachment already there, as an
+ * importer does that maps again. On failure the caller detaches them.
+ */
+static int iit_bench_spread(struct iit_bench_ctx *ctx, u32 nr)
+{
+	struct dma_buf_attachment *attach;
+	u32 i;
+	int ret;
+
+	ctx->spread = kvcalloc(nr, sizeof(*ctx->spread), GFP_KERNEL);
+	if (!ctx->spread)
+		return -ENOMEM;
+	while (ctx->nr_spread < nr) {
+		attach = iit_bench_attach(ctx);
+		if (IS_ERR(attach))
+			return PTR_ERR(attach);
+		ctx->spread[ctx->nr_spread++] = attach;
+	}
+	for (i = 0; i < nr; i++) {
+		ret = iit_bench_map_spread(ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static const iit_bench_fn iit_bench_fns[] = {
 	[IIT_BENCH_LOCK] = iit_bench_lock,
 	[IIT_BENCH_MAP] = iit_bench_map,
@@ -170,12 +215,16 @@ static long iit_bench_run(struct iit_bench *args)
 	};
 	bool need_attach = args->op == IIT_BENCH_MAP ||
 			   args->op == IIT_BENCH_PIN;
+	iit_bench_fn fn;
 	u64 ns = 0;
 	int ret;
+	u32 i;
 
-	if ((args->flags & ~IIT_BENCH_STATIC) || args->reserved ||
+	if ((args->flags & ~IIT_BENCH_STATIC) ||
 	    !args->op || args->op >= ARRAY_SIZE(iit_bench_fns) ||
-	    !args->iters || args->iters > IIT_BENCH_MAX_ITERS)
+	    !args->iters || args->iters > IIT_BENCH_MAX_ITERS ||
+	    args->spread > IIT_BENCH_MAX_SPREAD ||
+	    (args->spread > 1 && args->op != IIT_BENCH_MAP))
 		return -EINVAL;
 	/* Only dynamic importers pin; only attaching ops have a kind. */
 	if (ctx.is_static && args->op != IIT_BENCH_MAP &&
@@ -185,7 +234,13 @@ static long iit_bench_run(struct iit_bench *args)
 	ctx.dmabuf = dma_buf_get(args->fd);
 	if (IS_ERR(ctx.dmabuf))
 		return PTR_ERR(ctx.dmabuf);
-	if (need_attach) {
+	fn = iit_bench_fns[args->op];
+	if (args->spread > 1) {
+		fn = iit_bench_map_spread;
+		ret = iit_bench_spread(&ctx, args->spread);
+		if (ret)
+			goto out_detach;
+	} else if (need_attach) {
 		ctx.attach = iit_bench_attach(&ctx);
 		if (IS_ERR(ctx.attach)) {
 			ret = PTR_ERR(ctx.attach);
@@ -193,11 +248,15 @@ static long iit_bench_run(struct iit_bench *args)
 		}
 	}
 
-	ret = iit_bench_loop(&ctx, iit_bench_fns[args->op], args->iters, &ns);
+	ret = iit_bench_loop(&ctx, fn, args->iters, &ns);
 	args->ns = ns;
 
-	if (ctx.attach)
+	if (ctx.attach && !ctx.spread)
 		dma_buf_detach(ctx.dmabuf, ctx.attach);
+out_detach:
+	for (i = 0; i < ctx.nr_spread; i++)
+		dma_buf_detach(ctx.dmabuf, ctx.spread[i]);
+	kvfree(ctx.spread);
 out_put:
 	dma_buf_put(ctx.dmabuf);
 	return ret;

@@ -73,7 +73,12 @@ void summary_out(const char *metric, double param, const struct series *s,
 void target_out(const char *what, const char *target, const char *measured,
 		bool met, const char *miss);
 
-/* IIT_IOC_BENCH: @iters of @op on dma-buf @fd, nanoseconds per op. */
+/*
+ * IIT_IOC_BENCH: @iters of @op on dma-buf @fd, nanoseconds per op; with
+ * @spread > 1 a MAP loop cycles over that many attachments (iit_bench).
+ */
+int kbench_spread(int ioas, int fd, unsigned int op, unsigned int flags,
+		 unsigned int spread, unsigned int iters, double *ns_per_op);
 int kbench(int ioas, int fd, unsigned int op, unsigned int flags,
 	   unsigned int iters, double *ns_per_op);
 

@@ -140,18 +140,24 @@ void target_out(const char *what, const char *target, const char *measured,
 		met || !miss ? "" : miss);
 }
 
-int kbench(int ioas, int fd, unsigned int op, unsigned int flags,
-	   unsigned int iters, double *ns_per_op)
+int kbench_spread(int ioas, int fd, unsigned int op, unsigned int flags,
+		 unsigned int spread, unsigned int iters, double *ns_per_op)
 {
 	struct iit_bench b = {
 		.size = sizeof(b), .flags = flags, .fd = fd, .op = op,
-		.iters = iters,
+		.iters = iters, .spread = spread,
 	};
 
 	if (ioctl(ioas, IIT_IOC_BENCH, &b))
 		return -errno;
 	*ns_per_op = (double)b.ns / iters;
 	return 0;
+}
+
+int kbench(int ioas, int fd, unsigned int op, unsigned int flags,
+	   unsigned int iters, double *ns_per_op)
+{
+	return kbench_spread(ioas, fd, op, flags, 0, iters, ns_per_op);
 }
 
 static void header(void)

@@ -106,6 +106,7 @@ struct iit_cpu {
 /* iit_bench.flags */
 #define IIT_BENCH_STATIC	(1U << 0) /* MAP, ATTACH: static importer */
 #define IIT_BENCH_MAX_ITERS	(1U << 24)
+#define IIT_BENCH_MAX_SPREAD	4096
 
 struct iit_bench {
 	__u32 size;
@@ -113,7 +114,12 @@ struct iit_bench {
 	__s32 fd;		/* dma-buf fd */
 	__u32 op;		/* IIT_BENCH_* */
 	__u32 iters;		/* 1..IIT_BENCH_MAX_ITERS */
-	__u32 reserved;		/* must be 0 */
+	/*
+	 * MAP only: attach this many (0 counts as 1, at most
+	 * IIT_BENCH_MAX_SPREAD) and map them in turn, oldest first - an
+	 * importer's lookup of its attachment must not walk the others.
+	 */
+	__u32 spread;
 	__aligned_u64 ns;	/* out: nanoseconds for all @iters */
 };
 
