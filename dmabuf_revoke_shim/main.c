@@ -59,9 +59,12 @@ static int __init drs_init(void)
 		ret = -ENOMEM;
 		goto out_caches;
 	}
-	ret = drs_chardev_init();
+	ret = drs_records_init();
 	if (ret)
 		goto out_caches;
+	ret = drs_chardev_init();
+	if (ret)
+		goto out_records;
 	/* debugfs is optional: without it the LIST ioctl serves. */
 	drs_debugfs = debugfs_create_dir("dmabuf_revoke", NULL);
 	debugfs_create_file("buffers", 0400, drs_debugfs, NULL,
@@ -71,6 +74,8 @@ static int __init drs_init(void)
 		DMABUF_REVOKE_ABI_MINOR);
 	return 0;
 
+out_records:
+	drs_records_exit();
 out_caches:
 	kmem_cache_destroy(drs_attach_cache);
 	kmem_cache_destroy(drs_buf_cache);
@@ -84,6 +89,7 @@ static void __exit drs_exit(void)
 	/* Each managed buffer holds a module reference (P5): none is left. */
 	WARN_ON(!list_empty(&drs_buffers));
 	drs_unmapped_flush();
+	drs_records_exit();
 	kmem_cache_destroy(drs_attach_cache);
 	kmem_cache_destroy(drs_buf_cache);
 }

@@ -10,16 +10,24 @@
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/wait_bit.h>
 
 /*
  * The shim's record of an attachment that pins or maps a managed buffer
  * (see drs_find()), from drs_attach_cache: linked and unlinked under
- * dmabuf->resv and drs_buf.lock; @maps and @pins change under resv.
+ * dmabuf->resv and drs_buf.lock, and indexed by @attach in one table for
+ * all buffers; @maps and @pins change under resv. Freed a grace period
+ * after its unlinking (the index is searched under RCU), the rcu_head
+ * taking the place of the list node nobody walks any more.
  */
 struct drs_attach {
-	struct list_head node;
+	union {
+		struct list_head node;
+		struct rcu_head rcu;
+	};
+	struct rhash_head hash;
 	struct dma_buf_attachment *attach;
 	unsigned int maps;
 	unsigned int pins;
@@ -258,6 +266,8 @@ struct drs_budget {
 };
 
 /* wrap.c */
+int drs_records_init(void);
+void drs_records_exit(void);
 void drs_sync_readers(void);
 void drs_sync_note_flip(void);
 bool drs_sync_flips_done(void);

@@ -18,10 +18,12 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
+#include <linux/kcsan-checks.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/rcupdate.h>
+#include <linux/rhashtable.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -98,38 +100,99 @@ bool drs_sync_flips_done(void)
  * or map the buffer: made by the first pin or map, dropped at detach. Pin,
  * unpin, map and unmap all run with dmabuf->resv held (a managed buffer is
  * dynamic), and so does every change of the list; b->lock is taken on top
- * of it for the readers that do not hold resv (reports, QUERY). Caller of
- * drs_find() holds resv.
+ * of it for the readers that do not hold resv (reports, QUERY).
  *
- * The search starts after the last hit (@cursor): one attachment's pin,
- * map, unmap and unpin find it at once whatever else is attached, and a
- * revoke, whose notifications run in list order (newest first, like the
- * core's list), finds each importer's unmap right after the previous one -
- * so a revoke stays linear in the number of attachments.
+ * A hot path never walks the list (issue 14: the cost of a map must not
+ * grow with the number of importers): drs_find() tries the buffer's last
+ * hit (@cursor: one importer's pin, map, unmap and unpin in a row), then
+ * drs_records, one table for all buffers keyed by the attachment pointer -
+ * unique while attached, and a record leaves the table at detach, before
+ * the core frees the attachment. A table per buffer would cost every buffer
+ * its buckets (issue 14's budget); the shared one costs a record a hash
+ * link, and a detach an RCU-deferred free because a lookup for another
+ * buffer's attachment may be walking the same bucket.
  */
-static struct drs_attach *drs_find(struct drs_buf *b,
-				   const struct dma_buf_attachment *attach)
-{
-	struct drs_attach *a, *start = b->cursor;
+static struct rhashtable drs_records;
 
-	if (start && start->attach == attach)
-		return start;
-	if (start) {
-		a = start;
-		list_for_each_entry_continue(a, &b->attachments, node)
-			if (a->attach == attach)
-				goto found;
-	}
-	list_for_each_entry(a, &b->attachments, node) {
-		if (a == start)
-			break;
-		if (a->attach == attach)
-			goto found;
-	}
-	return NULL;
-found:
-	b->cursor = a;
+static const struct rhashtable_params drs_records_params = {
+	.key_len = sizeof_field(struct drs_attach, attach),
+	.key_offset = offsetof(struct drs_attach, attach),
+	.head_offset = offsetof(struct drs_attach, hash),
+	.automatic_shrinking = true,
+};
+
+int drs_records_init(void)
+{
+	return rhashtable_init(&drs_records, &drs_records_params);
+}
+
+/* At module exit: every buffer is gone, so must every record be. */
+void drs_records_exit(void)
+{
+	/* One left would be a detach that forgot it (run.sh unloads us). */
+	WARN_ON(atomic_read(&drs_records.nelems));
+	/* The frees drs_detach() deferred, before their cache goes. */
+	rcu_barrier();
+	rhashtable_destroy(&drs_records);
+}
+
+/*
+ * Into and out of the index. The table's bucket lock is bit 0 of the
+ * bucket's head pointer, which the lock holder then reads with plain loads
+ * while another CPU - often the table's resize worker - spins with
+ * test_and_set_bit_lock() on the same word (include/linux/rhashtable.h:
+ * rht_lock() and rht_ptr(), 5.10 to 7.2). Nothing changes under the
+ * reader, but strict KCSAN reports the pair, and the plain side is the
+ * core's inline code compiled into this module, so it is silenced here,
+ * for these two calls only. Lookups read the buckets with marked loads.
+ */
+static int drs_index_add(struct drs_attach *a)
+{
+	int ret;
+
+	kcsan_disable_current();
+	ret = rhashtable_insert_fast(&drs_records, &a->hash,
+				     drs_records_params);
+	kcsan_enable_current();
+	return ret;
+}
+
+static void drs_index_del(struct drs_attach *a)
+{
+	kcsan_disable_current();
+	rhashtable_remove_fast(&drs_records, &a->hash, drs_records_params);
+	kcsan_enable_current();
+}
+
+static void drs_record_free(struct rcu_head *rcu)
+{
+	kmem_cache_free(drs_attach_cache,
+			container_of(rcu, struct drs_attach, rcu));
+}
+
+/* drs_find() past the last hit; out of line, for the hit's sake. */
+static noinline struct drs_attach *
+drs_find_indexed(struct drs_buf *b, const struct dma_buf_attachment *attach)
+{
+	struct drs_attach *a;
+
+	if (list_empty(&b->attachments))
+		return NULL;
+	a = rhashtable_lookup_fast(&drs_records, &attach, drs_records_params);
+	if (a)
+		b->cursor = a;
 	return a;
+}
+
+/* Caller holds resv: @attach's record cannot come or go meanwhile. */
+static inline struct drs_attach *
+drs_find(struct drs_buf *b, const struct dma_buf_attachment *attach)
+{
+	struct drs_attach *a = b->cursor;
+
+	if (likely(a && a->attach == attach))
+		return a;
+	return drs_find_indexed(b, attach);
 }
 
 /* drs_find(), or a new record; NULL when out of memory. Caller: resv. */
@@ -146,6 +209,11 @@ static struct drs_attach *drs_record(struct drs_buf *b,
 		return NULL;
 	a->attach = attach;
 	a->notifiable = drs_attach_can_notify(attach);
+	/* Fails only when the table cannot take one more (memory): no op. */
+	if (drs_index_add(a)) {
+		kmem_cache_free(drs_attach_cache, a);
+		return NULL;
+	}
 	/* Newest first, as the core links its own list. */
 	spin_lock(&b->lock);
 	list_add(&a->node, &b->attachments);
@@ -182,11 +250,36 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 	return ret;
 }
 
+/*
+ * Drop @attach's record, if it has one. Out of line: the table's removal
+ * would otherwise cost every detach its registers, record or not.
+ */
+static noinline void drs_unrecord(struct drs_buf *b,
+				  struct dma_buf_attachment *attach)
+{
+	struct dma_resv *resv = b->dmabuf->resv;
+	struct drs_attach *a;
+
+	dma_resv_lock(resv, NULL);
+	a = drs_find(b, attach);
+	if (a) {
+		drs_index_del(a);
+		spin_lock(&b->lock);
+		list_del(&a->node);
+		spin_unlock(&b->lock);
+		if (b->cursor == a)
+			b->cursor = NULL;
+	}
+	dma_resv_unlock(resv);
+	/* The list's readers hold resv or b->lock; the index's, RCU. */
+	if (a)
+		call_rcu(&a->rcu, drs_record_free);
+}
+
 static void drs_detach(struct dma_buf *dmabuf,
 		       struct dma_buf_attachment *attach)
 {
 	struct drs_buf *b = to_drs(dmabuf);
-	struct drs_attach *a;
 
 	if (b->exp_ops->detach)
 		b->exp_ops->detach(dmabuf, attach);
@@ -201,20 +294,8 @@ static void drs_detach(struct dma_buf *dmabuf,
 	 * us (5.10 to 7.2: it unlinks the attachment under resv, then calls
 	 * ops->detach), and nothing pins or maps an attachment being detached.
 	 */
-	if (list_empty(&b->attachments))
-		return;
-	dma_resv_lock(dmabuf->resv, NULL);
-	a = drs_find(b, attach);
-	if (a) {
-		spin_lock(&b->lock);
-		list_del(&a->node);
-		spin_unlock(&b->lock);
-		b->cursor = NULL;
-	}
-	dma_resv_unlock(dmabuf->resv);
-	/* Every reader of the list holds resv or b->lock: free it now. */
-	if (a)
-		kmem_cache_free(drs_attach_cache, a);
+	if (!list_empty(&b->attachments))
+		drs_unrecord(b, attach);
 }
 
 /*

@@ -98,12 +98,15 @@ mut file_zap "$R" 's/^\tunmap_mapping_range(b->inode->i_mapping, 0, 0, 1);$/\tun
 mut alias_zap "$R" 's/^\tlist_for_each_entry(al, &c->aliases, node)$/\tif (0) list_for_each_entry(al, \&c->aliases, node)/' \
 	"revoke: zap of the files an exporter moved VMAs to (R18, moved vm_file)"
 
-# Issue 14's shared wake-ups: the hashed wait queue and the one work item.
+# Issue 14's shared structures: the hashed wait queue, the one work item,
+# the one record index.
 H=dmabuf_revoke_shim/shim.h
 mut leave_wake "$H" '/^static inline void drs_leave(/,/^}/ s/^\t\tdrs_wake(b);$/\t\tif (0) drs_wake(b);/' \
 	"drs_leave: wake the revoke waiting for the callback (R9a: it would sleep to its timeout)"
 mut unmapped_kick "$W" '/^static void drs_unmap(/,/^}/ s/^\t\tdrs_unmapped_kick();$/\t\tif (0) drs_unmapped_kick();/' \
 	"drs_unmap: the last unmap after an incomplete revoke tells the exporter (R11 unmapped)"
+mut record_unhash "$W" 's/^\t\tdrs_index_del(a);$/\t\tif (0) drs_index_del(a);/' \
+	"drs_unrecord (detach): the record leaves the index (issue 14: else a stale entry outlives its attachment)"
 
 # ---- options -----------------------------------------------------------
 baseline=1
