@@ -18,8 +18,8 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
-#include <linux/kcsan-checks.h>
 #include <linux/fs.h>
+#include <linux/kcsan-checks.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/rcupdate.h>
@@ -131,7 +131,7 @@ void drs_records_exit(void)
 {
 	/* One left would be a detach that forgot it (run.sh unloads us). */
 	WARN_ON(atomic_read(&drs_records.nelems));
-	/* The frees drs_detach() deferred, before their cache goes. */
+	/* The frees drs_unrecord() deferred, before their cache goes. */
 	rcu_barrier();
 	rhashtable_destroy(&drs_records);
 }

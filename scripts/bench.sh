@@ -17,6 +17,8 @@
 #     revoke-latency.png  revoke latency vs attachments (dynamic, with the
 #                    fits, and the static control), drawn with gnuplot from
 #                    summary.csv via revoke-attachments.dat, revoke-static.dat
+#     revoke-mappings.png  revoke latency vs user mappings (0 to 1000), with
+#                    its fit, via revoke-mappings.dat
 #     console.txt    the guest's console
 # ($CACHE_DIR/bench-results/latest points at the newest run with results;
 # the 20 newest are kept). gnuplot-nox is installed from the archive if
@@ -99,48 +101,90 @@ summary_value() {
 		'$1 == m && (p == "" || $2 == p) { print $3; exit }' "$1"
 }
 
-# plot DIR KERNEL: revoke latency vs attachments, with the linear fit, and
-# the static-attachment control (nothing unmaps during those revokes).
-plot() {
-	local dir=$1 k=$2 a b qa qb qc ymin
-	awk -F, '$1 == "revoke.attachments" && $2 > 0 { print $2, $3, $4, $5 }' \
-		"$dir/summary.csv" >"$dir/revoke-attachments.dat"
-	awk -F, '$1 == "revoke.static_attachments" && $2 > 0 { print $2, $3, $4, $5 }' \
-		"$dir/summary.csv" >"$dir/revoke-static.dat"
-	[[ -s $dir/revoke-attachments.dat ]] || return 1
-	a=$(summary_value "$dir/summary.csv" revoke.attachments.fit_fixed)
-	b=$(summary_value "$dir/summary.csv" revoke.attachments.fit_per_item)
-	qa=$(summary_value "$dir/summary.csv" revoke.attachments.quad_a)
-	qb=$(summary_value "$dir/summary.csv" revoke.attachments.quad_b)
-	qc=$(summary_value "$dir/summary.csv" revoke.attachments.quad_c)
-	# Below the data only: a fit that goes negative must not set the scale.
-	ymin=$(awk 'NR == 1 || $3 < m { m = $3 } END { print m / 2 }' "$dir/revoke-attachments.dat")
-	gnuplot <<-EOF
+# series DIR METRIC FILE: a revoke series' points (n > 0, for log axes)
+# as "n median min max" lines.
+series() {
+	awk -F, -v m="$2" '$1 == m && $2 > 0 { print $2, $3, $4, $5 }' \
+		"$1/summary.csv" >"$1/$3"
+}
+
+# gp_axes PNG TITLE XLABEL DAT: what both plots share - log axes from 0.7
+# to 1500, and a y range that starts below DAT's smallest minimum (a fit
+# that goes negative must not set the scale).
+gp_axes() {
+	local ymin
+	ymin=$(awk 'NR == 1 || $3 < m { m = $3 } END { print m / 2 }' "$4")
+	cat <<-EOF
 		set terminal pngcairo size 960,640 font ",11"
-		set output "$dir/revoke-latency.png"
-		set title "dmabuf-revoke: revoke latency vs attachments (kernel $k, QEMU TCG)"
-		set xlabel "attachments of the buffer"
+		set output "$1"
+		set title "dmabuf-revoke: $2"
+		set xlabel "$3"
 		set ylabel "DMABUF\\\\_REVOKE\\\\_IOC\\\\_REVOKE latency (us)"
 		set logscale xy
 		set grid
 		set key top left box opaque
 		set xrange [0.7:1500]
 		set yrange [$ymin:*]
-		a = $a; b = $b; qa = $qa; qb = $qb; qc = $qc
-		lin(x) = a + b * x
-		quad(x) = qa + qb * x + qc * x * x
 		set samples 400
-		plot "$dir/revoke-attachments.dat" using 1:2:3:4 with yerrorbars \\
-			pt 7 ps 1.2 lc rgb "#1f4e9c" \\
-			title "dynamic attachments, unmapping in move\\\\_notify: median, min-max", \\
-			lin(x) lw 2 lc rgb "#c0392b" \\
-			title sprintf("least squares: %.0f us + %.2f us x n", a, b), \\
-			quad(x) lw 1 dt 2 lc rgb "#555555" \\
-			title sprintf("with n^2 term: %.4f us x n^2", qc), \\
-			"$dir/revoke-static.dat" using 1:2:3:4 with yerrorbars \\
-			pt 6 ps 1.2 lc rgb "#2e8b57" \\
-			title "control: static attachments (nothing unmaps)"
 	EOF
+}
+
+# plot DIR KERNEL: revoke latency vs attachments, with the linear fit, and
+# the static-attachment control (nothing unmaps during those revokes).
+plot() {
+	local dir=$1 k=$2 a b qa qb qc
+	series "$dir" revoke.attachments revoke-attachments.dat
+	series "$dir" revoke.static_attachments revoke-static.dat
+	[[ -s $dir/revoke-attachments.dat ]] || return 1
+	a=$(summary_value "$dir/summary.csv" revoke.attachments.fit_fixed)
+	b=$(summary_value "$dir/summary.csv" revoke.attachments.fit_per_item)
+	qa=$(summary_value "$dir/summary.csv" revoke.attachments.quad_a)
+	qb=$(summary_value "$dir/summary.csv" revoke.attachments.quad_b)
+	qc=$(summary_value "$dir/summary.csv" revoke.attachments.quad_c)
+	{
+		gp_axes "$dir/revoke-latency.png" \
+			"revoke latency vs attachments (kernel $k, QEMU TCG)" \
+			"attachments of the buffer" "$dir/revoke-attachments.dat"
+		cat <<-EOF
+			a = $a; b = $b; qa = $qa; qb = $qb; qc = $qc
+			lin(x) = a + b * x
+			quad(x) = qa + qb * x + qc * x * x
+			plot "$dir/revoke-attachments.dat" using 1:2:3:4 with yerrorbars \\
+				pt 7 ps 1.2 lc rgb "#1f4e9c" \\
+				title "dynamic attachments, unmapping in move\\\\_notify: median, min-max", \\
+				lin(x) lw 2 lc rgb "#c0392b" \\
+				title sprintf("least squares: %.0f us + %.2f us x n", a, b), \\
+				quad(x) lw 1 dt 2 lc rgb "#555555" \\
+				title sprintf("with n^2 term: %.4f us x n^2", qc), \\
+				"$dir/revoke-static.dat" using 1:2:3:4 with yerrorbars \\
+				pt 6 ps 1.2 lc rgb "#2e8b57" \\
+				title "control: static attachments (nothing unmaps)"
+		EOF
+	} | gnuplot
+}
+
+# plot_mappings DIR KERNEL: revoke latency vs user mappings, with its fit.
+plot_mappings() {
+	local dir=$1 k=$2 a b
+	series "$dir" revoke.mappings revoke-mappings.dat
+	[[ -s $dir/revoke-mappings.dat ]] || return 1
+	a=$(summary_value "$dir/summary.csv" revoke.mappings.fit_fixed)
+	b=$(summary_value "$dir/summary.csv" revoke.mappings.fit_per_item)
+	{
+		gp_axes "$dir/revoke-mappings.png" \
+			"revoke latency vs user mappings (kernel $k, QEMU TCG)" \
+			"user mappings of the buffer (MAP\\\\_SHARED, each touched)" \
+			"$dir/revoke-mappings.dat"
+		cat <<-EOF
+			a = $a; b = $b
+			lin(x) = a + b * x
+			plot "$dir/revoke-mappings.dat" using 1:2:3:4 with yerrorbars \\
+				pt 7 ps 1.2 lc rgb "#1f4e9c" \\
+				title "user mappings, zapped by the revoke: median, min-max", \\
+				lin(x) lw 2 lc rgb "#c0392b" \\
+				title sprintf("least squares: %.0f us + %.2f us x n", a, b)
+		EOF
+	} | gnuplot
 }
 
 failed=0 have=0
@@ -163,8 +207,10 @@ for k in "${kernels[@]}"; do
 	cp -a "$console" "$results/$k/console.txt"
 	if ! grep -q '^revoke\.attachments,' "$results/$k/summary.csv"; then
 		: # BENCH_SECTIONS left the revoke section out: nothing to plot
-	elif plot "$results/$k" "$k" >"$results/$k/gnuplot.log" 2>&1; then
-		cp -a "$results/$k/revoke-latency.png" "$run_dir/$k/bench/"
+	elif plot "$results/$k" "$k" >"$results/$k/gnuplot.log" 2>&1 &&
+		plot_mappings "$results/$k" "$k" >>"$results/$k/gnuplot.log" 2>&1; then
+		cp -a "$results/$k/revoke-latency.png" \
+			"$results/$k/revoke-mappings.png" "$run_dir/$k/bench/"
 	else
 		echo "[$k] not ok - revoke latency plot (gnuplot: $results/$k/gnuplot.log)"
 		failed=$((failed + 1))
