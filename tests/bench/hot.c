@@ -43,7 +43,7 @@ struct hot_case {
 	double target;			/* managed/plain at most; 0: none */
 	const char *target_name;
 	unsigned int others;		/* other live attachments per buffer */
-	unsigned int spread;		/* MAP: cycle over this many, see iit.h */
+	unsigned int spread;		/* MAP: cycle over this many (iit_bench) */
 	/* Judge the ratio against map_l4l's, or map_rr_2's (issue 14: flat in n). */
 	bool flat;
 };

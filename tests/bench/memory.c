@@ -162,9 +162,10 @@ static double slab_delta(const struct slab_snap *before,
 /*
  * The attachment kind of sample: one buffer exported with @flags before
  * the first reading, then @n attachments of it, each mapped by the test
- * importer into its own IOAS (what an importer keeps: the shim records an
- * attachment on its first map). Both sides pay the attachment, the
- * importer's state and a scatterlist each (plain: the core's cached one).
+ * importer at its own IOVA of one IOAS (what an importer keeps: the shim
+ * records an attachment on its first map). Both sides pay the attachment,
+ * the importer's state and a scatterlist each (plain: the core's cached
+ * one).
  */
 static int mem_attach_sample(int dev, unsigned int flags, unsigned int n,
 			     int sign, double *per_att)
