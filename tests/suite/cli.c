@@ -555,11 +555,27 @@ static bool write_file(const char *dir, const char *name, const char *v)
 	return ok;
 }
 
+/* The first byte of tracefs file @name ('1', '0'), or 0 when unreadable. */
+static char read_flag(const char *dir, const char *name)
+{
+	char path[160], c = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c;
+}
+
 static void t_tracepoints(void)
 {
 	const char *dir = tracefs();
 	static char trace[65536];
-	char path[160], want[160];
+	char path[160], want[160], record_cmd;
 	int dev, buf, ioas, fd;
 	struct dmabuf_revoke_query q;
 	ssize_t n = 0, r;
@@ -570,6 +586,19 @@ static void t_tracepoints(void)
 			 "trace: revoke tracepoints fire with the report fields");
 		return;
 	}
+	/*
+	 * With record-cmd on (the default), enabling any event also hooks
+	 * sched_switch and sched_wakeup, i.e. rewrites __schedule() while the
+	 * other CPU runs it. On 6.1 under QEMU TCG that hangs the machine now
+	 * and then with none of our modules loaded (1 in ~170 enable/disable
+	 * cycles of kmem/kmalloc: one CPU loops on the patch's int3, the
+	 * other waits for it in text_poke_bp()'s IPI). The test needs no
+	 * comm, so it leaves the scheduler's code alone, and the option as
+	 * it found it.
+	 */
+	record_cmd = read_flag(dir, "options/record-cmd");
+	if (record_cmd == '1')
+		write_file(dir, "options/record-cmd", "0");
 	buf = vre_buffer(&dev, SZ, 0);
 	ioas = iit_open();
 	if (!tap_ok(buf >= 0 && ioas >= 0 && !drs_query(buf, &q) &&
@@ -609,6 +638,8 @@ out:
 		close(buf);
 		close(dev);
 	}
+	if (record_cmd == '1')
+		write_file(dir, "options/record-cmd", "1");
 }
 
 /* Someone else holds the buffer's reservation lock for the whole timeout. */
