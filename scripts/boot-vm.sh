@@ -50,6 +50,14 @@ arm64)
 	console=ttyS0
 	;;
 esac
+# The guest's own watchdog (scripts/guest/init): a minute before QEMU is
+# killed, a suite still running gets its blocked tasks and CPUs dumped to
+# the console - at loglevel 3 a hang would otherwise leave no trace.
+vm_timeout=${VM_TIMEOUT:-900}
+watchdog=
+if ((vm_timeout > 120)); then
+	watchdog="drtest.watchdog=$((vm_timeout - 60))"
+fi
 qemu=(
 	"${machine[@]}"
 	-accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-1024}"
@@ -63,14 +71,14 @@ qemu=(
 	# The kernel's own arguments before GUEST_ENV's: the guest exports
 	# drtest.env.* in order, so a profile's default (kcsan: STRESS_OPS)
 	# gives way to the caller's.
-	-append "console=$console loglevel=3 panic=-1 drtest.mode=$mode ${KCMDLINE_EXTRA:-} $guest_env"
+	-append "console=$console loglevel=3 panic=-1 drtest.mode=$mode $watchdog ${KCMDLINE_EXTRA:-} $guest_env"
 )
 
 : >"$log"
 # timeout(1) runs QEMU in its own process group, so a Ctrl-C at the
 # terminal would not reach it: forward INT/TERM explicitly (timeout passes
 # them on to QEMU), and never leave a VM running behind us.
-timeout -k 10 "${VM_TIMEOUT:-900}" "${qemu[@]}" </dev/null >"$log.qemu" 2>&1 &
+timeout -k 10 "$vm_timeout" "${qemu[@]}" </dev/null >"$log.qemu" 2>&1 &
 vm=$!
 interrupted=0
 trap 'interrupted=1; kill -TERM "$vm" 2>/dev/null || true' INT TERM HUP

@@ -55,6 +55,9 @@ awk -v L="[$label]" -v has_begin="$has_begin" -v tap="$([[ $mode != check ]] || 
 	BEGIN { in_suite = !has_begin; nres = 0; plan = 0; ndiag = 0 }
 	/@@SUITE-BEGIN/ { in_suite = 1; nres = 0; plan = 0; ndiag = 0; next }
 	/^@@SUITE-EXIT [0-9-]+@@/ { exit_seen = 1; rc = $2; sub(/@@$/, "", rc); in_suite = 0; next }
+	# The guest watchdog'"'"'s dump (kernel log lines, "[ time] ...") may
+	# interleave with results of a suite that is slow, not stuck.
+	/^@@WATCHDOG(-END)?[ @]/ { watchdog = 1; next }
 	!in_suite || !tap { next }
 	/^1\.\.[0-9]+/ { p = $0; sub(/^1\.\./, "", p); plan += p + 0; planned = 1; next }
 	/^#/ { diag[ndiag++ % 20] = $0; next }
@@ -70,7 +73,8 @@ awk -v L="[$label]" -v has_begin="$has_begin" -v tap="$([[ $mode != check ]] || 
 	}
 	END {
 		if (!exit_seen)
-			print L " not ok - guest suite finished (no @@SUITE-EXIT marker: hang, crash or panic; see console log)"
+			print L " not ok - guest suite finished (no @@SUITE-EXIT marker: hang, crash or panic; see console log" \
+				(watchdog ? ", where the guest watchdog dumped its tasks" : "") ")"
 		else if (rc != 0)
 			print L " not ok - guest suite exit status is 0 (got " rc ")"
 		if (tap && exit_seen && planned && nres != plan)
