@@ -12,7 +12,9 @@
 #      (`: "${VM_MEM:=2048}"`, the debug kernel) and KCMDLINE_EXTRA, kernel
 #      arguments of that kernel.
 # Exit: QEMU's status (0 when the guest rebooted/powered off), 124 on
-#       timeout, 130 when interrupted.
+#       timeout, 130 when interrupted. On timeout SERIAL_LOG ends with
+#       "@@QEMU-CPUS ...@@", where each vCPU was (SERIAL_LOG.cpus: QEMU's
+#       own words).
 set -euo pipefail
 # GUEST_ENV="NAME=VALUE ..." reaches the suite's environment (seeds, sizes),
 # as drtest.env.NAME=VALUE kernel arguments that the guest init exports.
@@ -74,12 +76,82 @@ qemu=(
 	-append "console=$console loglevel=3 panic=-1 drtest.mode=$mode $watchdog ${KCMDLINE_EXTRA:-} $guest_env"
 )
 
+# Where each vCPU is when the VM times out. With every CPU stuck in the
+# kernel no user space runs, not even the watchdog, and a stuck CPU may
+# not even report a soft lockup; QEMU still knows each one's program
+# counter. Its monitor sits on two FIFOs (no socket tool needed), is asked
+# 15 s before the kill, and the answer goes to the log after the guest's
+# last word, with kernel symbols where System.map has them (cpu_report).
+mon=$log.monitor
+rm -f "$mon.in" "$mon.out" "$log.cpus"
+mkfifo "$mon.in" "$mon.out"
+qemu+=(-monitor "pipe:$mon")
+
+# cpu_report: "CPU#N PC=addr where" per vCPU from QEMU's "info registers
+# -a" in $log.cpus. KASLR's shift comes from the guest's "drtest: kallsyms
+# ADDR T _text" line (scripts/guest/init; _stext on arm64, whose kallsyms
+# has no _text): an address inside the kernel image is given as
+# _text+offset, which any boot of the same kernel resolves (/proc/kallsyms),
+# and by name when System.map has symbols (our own debug and kcsan builds;
+# Debian's is a stub pointing at the -dbg package).
+cpu_report() {
+	local map=${VMLINUZ%/*}/System.map-$KVER text='' base cpu line pc off near
+	read -r base text < <(tr -d '\r' <"$log" |
+		sed -n 's/^drtest: kallsyms \([0-9a-f][0-9a-f]*\) . \(_s*text\)$/\2 \1/p')
+	[[ -r $map ]] && grep -q " $base\$" "$map" || map=
+	echo "@@QEMU-CPUS the VM timed out: each vCPU's program counter 15 s before, from QEMU@@"
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		if [[ $line =~ ^CPU\#([0-9]+) ]]; then
+			cpu=${BASH_REMATCH[1]}
+		fi
+		[[ $line =~ (^|[[:space:]])(RIP|PC)=([0-9a-f]+) ]] || continue
+		pc=${BASH_REMATCH[3]}
+		near="(where the kernel's text lies is unknown)"
+		if [[ -n $text ]]; then
+			off=$((0x$pc - 0x$text))
+			# Kernel text is well under 64 MiB; past it, module space.
+			if ((off < 0 || off >= 64 << 20)); then
+				near="(outside the kernel image: a module, or user space)"
+			else
+				near=$(printf '%s+0x%x' "$base" "$off")
+				[[ -n $map ]] && near+=" $(symbol_at "$map" "$base" "$off")"
+			fi
+		fi
+		echo "CPU#${cpu:-?} ${BASH_REMATCH[2]}=$pc $near"
+	done <"$log.cpus"
+	echo "@@QEMU-CPUS-END@@"
+}
+
+# symbol_at MAP BASE OFFSET: "name+0xoff" of System.map's text symbol at
+# or below BASE+OFFSET (hex strings of one width sort as their values).
+symbol_at() {
+	local map=$1 base a near
+	base=$(awk -v b="$2" '$3 == b { print $1; exit }' "$map")
+	a=$(printf '%016x' $((0x$base + $3)))
+	near=$( { grep ' [tTwW] ' "$map"; echo "$a t @@PC"; } |
+		LC_ALL=C sort | grep -B1 -m1 ' @@PC$' | head -n 1)
+	[[ $near == *@@PC ]] && return
+	printf '%s+0x%x' "${near##* }" $((0x$a - 0x${near%% *}))
+}
+
 : >"$log"
 # timeout(1) runs QEMU in its own process group, so a Ctrl-C at the
 # terminal would not reach it: forward INT/TERM explicitly (timeout passes
 # them on to QEMU), and never leave a VM running behind us.
 timeout -k 10 "$vm_timeout" "${qemu[@]}" </dev/null >"$log.qemu" 2>&1 &
 vm=$!
+cat "$mon.out" >"$log.cpus" 2>/dev/null &
+mon_reader=$!
+# Killed when QEMU is gone: it takes its sleep along, which would otherwise
+# hold our caller's stdout open for the rest of the timeout.
+(
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	sleep $((vm_timeout - 15)) &
+	s=$!
+	wait "$s" && printf 'info registers -a\n' >"$mon.in"
+) </dev/null >/dev/null 2>&1 &
+mon_timer=$!
 interrupted=0
 trap 'interrupted=1; kill -TERM "$vm" 2>/dev/null || true' INT TERM HUP
 
@@ -98,8 +170,17 @@ wait "$vm" || rc=$?
 while kill -0 "$vm" 2>/dev/null; do
 	wait "$vm" || rc=$?
 done
+# The timer may still sleep; the reader ends with QEMU, or never started.
+kill "$mon_timer" "$mon_reader" 2>/dev/null || true
+wait "$mon_timer" "$mon_reader" 2>/dev/null || true
+rm -f "$mon.in" "$mon.out"
 if ((interrupted)); then
 	exit 130
+fi
+if ((rc == 124)) && grep -qE '(^|[[:space:]])(RIP|PC)=' "$log.cpus" 2>/dev/null; then
+	# A diagnostic: never the reason this script fails (|| also keeps
+	# errexit out of the function's early-ending pipelines).
+	cpu_report >>"$log" || true
 fi
 # QEMU's own complaints (bad option, missing file) are worth seeing.
 if ((rc != 0 && rc != 124)) && [[ -s $log.qemu ]]; then
