@@ -89,16 +89,16 @@ qemu+=(-monitor "pipe:$mon")
 
 # cpu_report: "CPU#N PC=addr where" per vCPU from QEMU's "info registers
 # -a" in $log.cpus. KASLR's shift comes from the guest's "drtest: kallsyms
-# ADDR T _text" line (scripts/guest/init; _stext on arm64, whose kallsyms
-# has no _text): an address inside the kernel image is given as
-# _text+offset, which any boot of the same kernel resolves (/proc/kallsyms),
-# and by name when System.map has symbols (our own debug and kcsan builds;
-# Debian's is a stub pointing at the -dbg package).
+# ADDR T _stext" line (scripts/guest/init): an address inside the kernel
+# image is given as _stext+offset, which any boot of the same kernel
+# resolves (/proc/kallsyms), and by name when System.map has symbols (our
+# own debug and kcsan builds; Debian's is a stub pointing at the -dbg
+# package).
 cpu_report() {
-	local map=${VMLINUZ%/*}/System.map-$KVER text='' base cpu line pc off near
-	read -r base text < <(tr -d '\r' <"$log" |
-		sed -n 's/^drtest: kallsyms \([0-9a-f][0-9a-f]*\) . \(_s*text\)$/\2 \1/p')
-	[[ -r $map ]] && grep -q " $base\$" "$map" || map=
+	local map=${VMLINUZ%/*}/System.map-$KVER text cpu line pc off near
+	text=$(tr -d '\r' <"$log" |
+		sed -n 's/^drtest: kallsyms \([0-9a-f][0-9a-f]*\) . _stext$/\1/p' | head -n 1)
+	[[ -r $map ]] && grep -q ' _stext$' "$map" || map=
 	echo "@@QEMU-CPUS the VM timed out: each vCPU's program counter 15 s before, from QEMU@@"
 	while IFS= read -r line; do
 		line=${line%$'\r'}
@@ -114,8 +114,8 @@ cpu_report() {
 			if ((off < 0 || off >= 64 << 20)); then
 				near="(outside the kernel image: a module, or user space)"
 			else
-				near=$(printf '%s+0x%x' "$base" "$off")
-				[[ -n $map ]] && near+=" $(symbol_at "$map" "$base" "$off")"
+				near=$(printf '_stext+0x%x' "$off")
+				[[ -n $map ]] && near+=" $(symbol_at "$map" "$off")"
 			fi
 		fi
 		echo "CPU#${cpu:-?} ${BASH_REMATCH[2]}=$pc $near"
@@ -123,12 +123,12 @@ cpu_report() {
 	echo "@@QEMU-CPUS-END@@"
 }
 
-# symbol_at MAP BASE OFFSET: "name+0xoff" of System.map's text symbol at
-# or below BASE+OFFSET (hex strings of one width sort as their values).
+# symbol_at MAP OFFSET: "name+0xoff" of System.map's text symbol at or
+# below _stext+OFFSET (hex strings of one width sort as their values).
 symbol_at() {
 	local map=$1 base a near
-	base=$(awk -v b="$2" '$3 == b { print $1; exit }' "$map")
-	a=$(printf '%016x' $((0x$base + $3)))
+	base=$(awk '$3 == "_stext" { print $1; exit }' "$map")
+	a=$(printf '%016x' $((0x$base + $2)))
 	near=$( { grep ' [tTwW] ' "$map"; echo "$a t @@PC"; } |
 		LC_ALL=C sort | grep -B1 -m1 ' @@PC$' | head -n 1)
 	[[ $near == *@@PC ]] && return
