@@ -54,8 +54,8 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	b = kmem_cache_zalloc(drs_buf_cache, GFP_KERNEL);
 	if (!b)
 		return ERR_PTR(-ENOMEM);
-	b->active = alloc_percpu(int);
-	if (!b->active) {
+	b->counts = alloc_percpu(u64);
+	if (!b->counts) {
 		kmem_cache_free(drs_buf_cache, b);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -80,7 +80,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	b->exp_owner = exp_info->owner;
 	if (!try_module_get(b->exp_owner)) {
 		put_pid(b->cfg.owner);
-		free_percpu(b->active);
+		free_percpu(b->counts);
 		kmem_cache_free(drs_buf_cache, b);
 		return ERR_PTR(-ENOENT);
 	}
@@ -91,7 +91,7 @@ struct dma_buf *dmabuf_revoke_export(const struct dma_buf_export_info *exp_info,
 	if (IS_ERR(dmabuf)) {
 		module_put(b->exp_owner);
 		put_pid(b->cfg.owner);
-		free_percpu(b->active);
+		free_percpu(b->counts);
 		kmem_cache_free(drs_buf_cache, b);
 		return dmabuf;
 	}
@@ -426,14 +426,21 @@ static void drs_zap(struct drs_buf *b)
 	mutex_unlock(&c->alias_lock);
 }
 
-/* No callback inside the exporter: the per-CPU counts sum to zero. */
-static bool drs_idle(struct drs_buf *b)
+/* The per-CPU counts of @b, summed (see DRS_CNT_ACTIVE_BITS). */
+static u64 drs_counts(struct drs_buf *b)
 {
-	int cpu, sum = 0;
+	u64 sum = 0;
+	int cpu;
 
 	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(*per_cpu_ptr(b->active, cpu));
-	return !sum;
+		sum += READ_ONCE(*per_cpu_ptr(b->counts, cpu));
+	return sum;
+}
+
+/* No callback inside the exporter: the callback field sums to zero. */
+static bool drs_idle(struct drs_buf *b)
+{
+	return !(drs_counts(b) & (DRS_CNT_ATTACH - 1));
 }
 
 static bool drs_unmapped(struct drs_buf *b)
@@ -861,9 +868,10 @@ EXPORT_SYMBOL_NS_GPL(dmabuf_revoke, DRS_NS);
 void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 {
 	struct dma_buf *dmabuf = b->dmabuf;
-	s64 n = atomic64_read(&b->nr_attach);
 	struct drs_cold *c = drs_cold(b);
+	u64 sum = drs_counts(b);
 	struct drs_attach *a;
+	s64 all, dyn;
 
 	q->state = 0;
 	if (drs_revoked(b))
@@ -876,9 +884,13 @@ void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 	q->inode = drs_ino(b);
 	strscpy(q->exp_name, dmabuf->exp_name ?: "", sizeof(q->exp_name));
 
-	q->attachments = lower_32_bits(n);
-	q->dynamic_attachments = upper_32_bits(n);
-	q->static_attachments = q->attachments - q->dynamic_attachments;
+	/* A racing sum may be off by the changes under way: clamp it. */
+	drs_count_field(&sum, DRS_CNT_ACTIVE_BITS);
+	all = max_t(s64, drs_count_field(&sum, DRS_CNT_ATTACH_BITS), 0);
+	dyn = clamp_t(s64, drs_count_field(&sum, DRS_CNT_DYNAMIC_BITS), 0, all);
+	q->attachments = all;
+	q->dynamic_attachments = dyn;
+	q->static_attachments = all - dyn;
 	spin_lock(&b->lock);
 	list_for_each_entry(a, &b->attachments, node)
 		q->pins += READ_ONCE(a->pins);

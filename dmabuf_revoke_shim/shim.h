@@ -4,6 +4,7 @@
 #define _DMABUF_REVOKE_SHIM_H
 
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/dma-buf.h>
 #include <linux/dmabuf_revoke.h>
 #include <linux/list.h>
@@ -128,16 +129,15 @@ struct drs_buf {
 	struct inode *inode;
 
 	/*
-	 * Callbacks the core makes without dmabuf->resv (attach, mmap, vmap,
-	 * begin_cpu_access, faults) that are inside the exporter, counted per
-	 * CPU (drs_enter()): revoke waits for their sum to be zero after the
-	 * flip (R9a). Per buffer, so one buffer's slow callback never delays
-	 * another buffer's revoke.
+	 * Per-CPU counts (see DRS_CNT_*): the callbacks the core makes without
+	 * dmabuf->resv (attach, mmap, vmap, begin_cpu_access, faults) that are
+	 * inside the exporter (drs_enter()), whose sum revoke waits to see
+	 * zero after the flip (R9a), and the attachments, for QUERY. Per
+	 * buffer, so one buffer's slow callback never delays another buffer's
+	 * revoke.
 	 */
-	int __percpu *active;
+	u64 __percpu *counts;
 	struct drs_attach *cursor;	/* last one found, see drs_find() */
-	/* Attachments (low 32 bits) and dynamic ones (high 32 bits). */
-	atomic64_t nr_attach;
 	/*
 	 * Device mappings, counted by the map and unmap trampolines, which
 	 * the core calls with dmabuf->resv held: they change under resv only,
@@ -205,15 +205,54 @@ static inline unsigned int drs_vmaps_snapshot(const struct dma_buf *dmabuf)
 	return data_race(dmabuf->vmapping_counter); /* a report's snapshot */
 }
 
-static inline void drs_leave(struct drs_buf *b)
+/*
+ * b->counts packs three counts into one u64 per CPU, so that the attach
+ * trampoline's leave also counts the attachment, in one per-CPU add and no
+ * atomic: callbacks in flight in the low DRS_CNT_ACTIVE_BITS, attachments
+ * above them, dynamic attachments at the top. Only the sum over the CPUs
+ * means anything (a callback or an attachment may end on another CPU than
+ * it began), taken modulo 2^64 like every add: a field's total is exact
+ * whenever it fits, and the callbacks sit in the low bits, where neither of
+ * the others can carry into them - R9a never depends on QUERY's numbers.
+ * 23 bits hold twice PID_MAX_LIMIT, every thread inside a callback nested
+ * once; the attachment fields are exact up to 2^20 and 2^19 (signed, to
+ * absorb a racing sum, see drs_count_field()).
+ */
+#define DRS_CNT_ACTIVE_BITS	23
+#define DRS_CNT_ATTACH_BITS	21
+#define DRS_CNT_DYNAMIC_BITS	(64 - DRS_CNT_ACTIVE_BITS - DRS_CNT_ATTACH_BITS)
+#define DRS_CNT_ATTACH		BIT_ULL(DRS_CNT_ACTIVE_BITS)
+#define DRS_CNT_DYNAMIC		BIT_ULL(DRS_CNT_ACTIVE_BITS + DRS_CNT_ATTACH_BITS)
+
+/*
+ * Take the low @bits of @sum as a signed field and shift them out. A sum
+ * read while counts change on other CPUs may hold a field one or two below
+ * zero (an end seen, its beginning on a CPU read earlier not): signed, it
+ * borrows nothing from the field above.
+ */
+static inline s64 drs_count_field(u64 *sum, unsigned int bits)
 {
-	this_cpu_dec(*b->active);
+	s64 f = sign_extend64(*sum, bits - 1);
+
+	*sum = (*sum - f) >> bits;
+	return f;
+}
+
+/* Leave an unlocked callback, adding @count (DRS_CNT_*) on the way out. */
+static inline void drs_leave_count(struct drs_buf *b, u64 count)
+{
+	this_cpu_add(*b->counts, count - 1);
 	barrier();
 	/* Only a revoke waits, and it flips the state before it looks. */
 	if (unlikely(drs_revoked(b))) {
 		smp_mb();	/* the decrement before drs_wake()'s test */
 		drs_wake(b);
 	}
+}
+
+static inline void drs_leave(struct drs_buf *b)
+{
+	drs_leave_count(b, 0);
 }
 
 /*
@@ -228,7 +267,7 @@ static inline void drs_leave(struct drs_buf *b)
  */
 static inline bool drs_enter(struct drs_buf *b)
 {
-	this_cpu_inc(*b->active);
+	this_cpu_inc(*b->counts);
 	barrier();
 	if (likely(!drs_revoked(b)))
 		return true;

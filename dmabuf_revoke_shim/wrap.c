@@ -222,8 +222,11 @@ static struct drs_attach *drs_record(struct drs_buf *b,
 	return a;
 }
 
-/* QUERY's attachment counts: all of them, and the dynamic ones. */
-#define DRS_DYNAMIC	BIT_ULL(32)
+/* What @attach adds to its buffer's counts: QUERY's attachment numbers. */
+static u64 drs_attach_count(const struct dma_buf_attachment *attach)
+{
+	return DRS_CNT_ATTACH + (attach->importer_ops ? DRS_CNT_DYNAMIC : 0);
+}
 
 static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 {
@@ -243,10 +246,7 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 	} else if (b->exp_ops->attach) {
 		ret = b->exp_ops->attach(dmabuf, attach);
 	}
-	if (!ret)
-		atomic64_add(1 + (attach->importer_ops ? DRS_DYNAMIC : 0),
-			     &b->nr_attach);
-	drs_leave(b);
+	drs_leave_count(b, ret ? 0 : drs_attach_count(attach));
 	return ret;
 }
 
@@ -283,8 +283,7 @@ static void drs_detach(struct dma_buf *dmabuf,
 
 	if (b->exp_ops->detach)
 		b->exp_ops->detach(dmabuf, attach);
-	atomic64_sub(1 + (attach->importer_ops ? DRS_DYNAMIC : 0),
-		     &b->nr_attach);
+	this_cpu_sub(*b->counts, drs_attach_count(attach));
 
 	/*
 	 * A record exists only if this attachment pinned or mapped, which
@@ -1007,7 +1006,7 @@ static void drs_release(struct dma_buf *dmabuf)
 	WARN_ON(!list_empty(&b->attachments));
 	iput(b->inode);
 	put_pid(b->cfg.owner);
-	free_percpu(b->active);
+	free_percpu(b->counts);
 	kmem_cache_free(drs_buf_cache, b);
 	/* The exporter's code has returned; the core then drops the shim. */
 	module_put(exp_owner);

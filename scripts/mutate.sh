@@ -30,7 +30,7 @@
 # goes.
 #
 # Env: KERNELS (default 6.1; one kernel profile), MUTATE_GROUPS (suite
-#      groups, comma-separated, default "contract,adversary,samples"),
+#      groups, comma-separated, default "contract,adversary,samples,uapi"),
 #      MUTATE_LOCK (default /tmp/dmabuf-vm.lock: every VM run holds it, so
 #      runs of others interleave), MUTATE_DIR (scratch, default a new dir under $TMPDIR;
 #      must be outside any git work tree), VM_TIMEOUT (s, default 600).
@@ -39,7 +39,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KERNEL=${KERNELS:-6.1}
-GROUPS_=${MUTATE_GROUPS:-contract,adversary,samples}
+GROUPS_=${MUTATE_GROUPS:-contract,adversary,samples,uapi}
 LOCK=${MUTATE_LOCK:-/tmp/dmabuf-vm.lock}
 export VM_TIMEOUT=${VM_TIMEOUT:-600}
 
@@ -56,7 +56,7 @@ W=dmabuf_revoke_shim/wrap.c
 R=dmabuf_revoke_shim/revoke.c
 # drs_enter() without its refusal: count the callback, never say no.
 # (A statement expression: this_cpu_inc() is a statement, not a value.)
-NOCHECK='({ this_cpu_inc(*b->active); 1; })'
+NOCHECK='({ this_cpu_inc(*b->counts); 1; })'
 
 # Revoked-state checks, one per trampoline (sed ranges: one function each).
 mut attach "$W" "/^static int drs_attach(/,/^}/ s/if (!drs_enter(b)) {/if (!$NOCHECK) {/" \
@@ -101,12 +101,14 @@ mut alias_zap "$R" 's/^\tlist_for_each_entry(al, &c->aliases, node)$/\tif (0) li
 # Issue 14's shared structures: the hashed wait queue, the one work item,
 # the one record index.
 H=dmabuf_revoke_shim/shim.h
-mut leave_wake "$H" '/^static inline void drs_leave(/,/^}/ s/^\t\tdrs_wake(b);$/\t\tif (0) drs_wake(b);/' \
+mut leave_wake "$H" '/^static inline void drs_leave_count(/,/^}/ s/^\t\tdrs_wake(b);$/\t\tif (0) drs_wake(b);/' \
 	"drs_leave: wake the revoke waiting for the callback (R9a: it would sleep to its timeout)"
 mut unmapped_kick "$W" '/^static void drs_unmap(/,/^}/ s/^\t\tdrs_unmapped_kick();$/\t\tif (0) drs_unmapped_kick();/' \
 	"drs_unmap: the last unmap after an incomplete revoke tells the exporter (R11 unmapped)"
 mut record_unhash "$W" 's/^\t\tdrs_index_del(a);$/\t\tif (0) drs_index_del(a);/' \
 	"drs_unrecord (detach): the record leaves the index (issue 14: else a stale entry outlives its attachment)"
+mut query_detach "$W" 's/^\tthis_cpu_sub(\*b->counts, drs_attach_count(attach));$/\tif (0) this_cpu_sub(*b->counts, drs_attach_count(attach));/' \
+	"drs_detach: the attachment leaves QUERY's per-CPU counts (issue 14: they replaced an atomic)"
 
 # ---- options -----------------------------------------------------------
 baseline=1

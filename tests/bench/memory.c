@@ -241,8 +241,8 @@ static int mem_sample(int dev, unsigned int flags, unsigned int n,
 
 /*
  * CPUs the per-CPU allocator reserves for (/sys/devices/system/cpu/possible,
- * "0-3" or "0,2-5"): every managed buffer has an int per possible CPU for
- * its callback count, which /proc/slabinfo does not show.
+ * "0-3" or "0,2-5"): every managed buffer has a u64 per possible CPU for
+ * its callback and attachment counts, which /proc/slabinfo does not show.
  */
 static unsigned int possible_cpus(void)
 {
@@ -428,9 +428,9 @@ int bench_memory(void)
 	close(dev);
 	if (ret)
 		return -1;
-	tprintf("  %-36s %10zu B  (an int per possible CPU, %u here, from the\n"
+	tprintf("  %-36s %10zu B  (8 B per possible CPU, %u here, from the\n"
 		"  %-36s               per-CPU allocator: not in slabinfo, nor in the target)\n",
-		"shim, per-CPU callback count", possible_cpus() * sizeof(int),
+		"shim, per-CPU counts", possible_cpus() * sizeof(uint64_t),
 		possible_cpus(), "");
 	return 0;
 }

@@ -141,6 +141,65 @@ static void t_r15_foreign(void)
 	       "R15 a closed or negative fd: EBADF");
 }
 
+/* Run on @cpu only (a bit mask, as the syscall takes it); false if absent. */
+static bool on_cpu(unsigned int cpu)
+{
+	unsigned long mask = 1UL << cpu;
+
+	return !syscall(SYS_sched_setaffinity, 0, sizeof(mask), &mask);
+}
+
+static bool counts(int buf, unsigned int all, unsigned int dyn,
+		   struct dmabuf_revoke_query *q)
+{
+	return !drs_query(buf, q) && q->attachments == all &&
+	       q->dynamic_attachments == dyn &&
+	       q->static_attachments == all - dyn;
+}
+
+/*
+ * QUERY's attachment counts are per-CPU sums (the shim's struct drs_buf):
+ * attach on one CPU, detach on the other, and the sums must still be exact
+ * - one CPU's counts go below zero.
+ */
+static void t_query_counts(void)
+{
+	struct dmabuf_revoke_query q = { 0 };
+	unsigned long old = 0;
+	int dev, buf, ioas;
+	bool pin, two, ok;
+	uint32_t id[3];
+
+	buf = vre_buffer(&dev, SZ, 0);
+	ioas = iit_open();
+	/* Unpinned if the mask is too small to restore (> 64 CPUs). */
+	pin = syscall(SYS_sched_getaffinity, 0, sizeof(old), &old) > 0;
+	ok = buf >= 0 && ioas >= 0 && (!pin || on_cpu(0)) &&
+	     !iit_map(ioas, buf, IOVA, 0, &id[0]) &&
+	     !iit_map(ioas, buf, 2 * IOVA, 0, &id[1]) &&
+	     !iit_map(ioas, buf, 3 * IOVA, IIT_MAP_STATIC, &id[2]);
+	tap_ok(ok && counts(buf, 3, 2, &q),
+	       "QUERY counts 2 dynamic and 1 static attachment (got %u, %u dynamic, %u static)",
+	       q.attachments, q.dynamic_attachments, q.static_attachments);
+	two = pin && on_cpu(1);
+	tap_ok(ok && !iit_id_op(ioas, IIT_IOC_UNMAP, id[0]) &&
+	       !iit_id_op(ioas, IIT_IOC_UNMAP, id[2]) && counts(buf, 1, 1, &q),
+	       "QUERY counts detaches made on %s CPU (got %u, %u dynamic, %u static)",
+	       two ? "another" : "the same", q.attachments,
+	       q.dynamic_attachments, q.static_attachments);
+	tap_ok(ok && !iit_id_op(ioas, IIT_IOC_UNMAP, id[1]) && counts(buf, 0, 0, &q),
+	       "QUERY counts no attachment once all are gone (got %u)",
+	       q.attachments);
+	if (pin)
+		syscall(SYS_sched_setaffinity, 0, sizeof(old), &old);
+	if (ioas >= 0)
+		close(ioas);
+	if (buf >= 0) {
+		close(buf);
+		close(dev);
+	}
+}
+
 /* Raw REVOKE with a hand-made struct of @size bytes. */
 static int raw(unsigned long cmd, void *arg)
 {
@@ -982,6 +1041,7 @@ const struct suite_case uapi_cases[] = {
 	{ "uapi", t_r13_strict },
 	{ "uapi", t_r14_module },
 	{ "uapi", t_r15_foreign },
+	{ "uapi", t_query_counts },
 	{ "uapi", t_uapi_structs },
 	{ "uapi", t_uapi_sizes },
 	{ "uapi", t_uapi_privilege },
