@@ -98,7 +98,6 @@ emit() {
 		shopt -u nocasematch
 	done
 }
-# result LABEL "ok|not ok - text": one harness-level result line.
 # Did the guest kernel crash before its init began the suite? Then none of
 # our code had run: the modules load inside the suite. QEMU's TCG has shown
 # such crashes (7.2, seen once in a bench run: "Oops: int3" in timekeeping
@@ -110,6 +109,7 @@ boot_crashed() {
 	! grep -q '@@SUITE-BEGIN' "$1" && grep -Eq -- "$splat_re" "$1"
 }
 
+# result LABEL "ok|not ok - text": one harness-level result line.
 result() {
 	if [[ $mode != check ]]; then
 		# No counting in demo mode, but a broken step is still an error.

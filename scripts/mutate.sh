@@ -102,7 +102,7 @@ mut alias_zap "$R" 's/^\tlist_for_each_entry(al, &c->aliases, node)$/\tif (0) li
 # the one record index.
 H=dmabuf_revoke_shim/shim.h
 mut leave_wake "$H" '/^static inline void drs_leave_count(/,/^}/ s/^\t\tdrs_wake(b);$/\t\tif (0) drs_wake(b);/' \
-	"drs_leave: wake the revoke waiting for the callback (R9a: it would sleep to its timeout)"
+	"drs_leave_count: wake the revoke waiting for the callback (R9a: it would sleep to its timeout)"
 mut unmapped_kick "$W" '/^static void drs_unmap(/,/^}/ s/^\t\tdrs_unmapped_kick();$/\t\tif (0) drs_unmapped_kick();/' \
 	"drs_unmap: the last unmap after an incomplete revoke tells the exporter (R11 unmapped)"
 mut record_unhash "$W" 's/^\t\tdrs_index_del(a);$/\t\tif (0) drs_index_del(a);/' \
