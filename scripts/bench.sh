@@ -2,29 +2,39 @@
 # bench.sh [KERNELS...]
 #
 # `make bench`: what the shim costs, measured side by side in one VM run
-# per kernel (README "Performance"; default kernel: $KERNELS, else 6.1).
-# Runs `check.sh --bench`: the same fetch / DKMS / initramfs / boot steps as
-# `make check`, but the guest runs tests/guest/bench.sh (revoke_bench, from
-# tests/bench/) instead of the suite, its output streamed live. Then, per
-# kernel, it extracts the files the guest printed between "@@BENCH-FILE
-# NAME@@" and "@@BENCH-FILE-END@@" on the console into the run's directory
-# (RUN_DIR/KERNEL/bench/) and into
-#   $CACHE_DIR/bench-results/STAMP/KERNEL/
+# per kernel (README "Performance"; default kernel: $KERNELS, else 6.1),
+# and that BENCH_BOOTS times (default 3): every boot places the kernel and
+# the modules elsewhere (KASLR), which moves the shim's costs under TCG by
+# more than the spread inside one boot (docs/performance.md, "One build,
+# many boots"), so the verdict is on the median over the boots.
+# Each boot runs `check.sh --bench`: the same fetch / DKMS / initramfs /
+# boot steps as `make check`, but the guest runs tests/guest/bench.sh
+# (revoke_bench, from tests/bench/) instead of the suite, its output
+# streamed live. Then, per kernel and boot, it extracts the files the guest
+# printed between "@@BENCH-FILE NAME@@" and "@@BENCH-FILE-END@@" on the
+# console into the run's directory (RUN_DIR[/boot-B]/KERNEL/bench/) and into
+#   $CACHE_DIR/bench-results/STAMP/KERNEL/[boot-B/]  (boot-B/: BENCH_BOOTS > 1)
 #     table.txt      the terminal table (printed again at the end)
 #     summary.csv    metric,param,median,min,max,unit,target,verdict
 #     samples.csv    every sample: section,case,variant,param,repeat,value,unit
 #     results.json   the summary with the run's metadata
+#     targets.tsv    the Targets table: what,op,limit,unit,measured,verdict
 #     revoke-latency.png  revoke latency vs attachments (dynamic, with the
 #                    fits, and the static control), drawn with gnuplot from
 #                    summary.csv via revoke-attachments.dat, revoke-static.dat
 #     revoke-mappings.png  revoke latency vs user mappings (0 to 1000), with
 #                    its fit, via revoke-mappings.dat
 #     console.txt    the guest's console
+# and, with more than one boot, in KERNEL/ itself:
+#     boots.txt      every target's measurement in each boot, their median
+#                    and the verdict on it (printed at the end)
+#     boots.tsv      the same: what,op,limit,unit,boot 1..B,median,verdict
 # ($CACHE_DIR/bench-results/latest points at the newest run with results;
 # the 20 newest are kept). gnuplot-nox is installed from the archive if
 # missing.
 #
-# Env: KERNELS, BENCH_REPEATS (samples per point, default 9, at least 5),
+# Env: KERNELS, BENCH_BOOTS (boots per kernel, default 3; 1: one boot, the
+#      verdict of its own table), BENCH_REPEATS (samples per point, default 9, at least 5),
 #      BENCH_SAMPLE_MS (wall time per sample, default 100), BENCH_QUICK=1
 #      (a short smoke run), BENCH_SECTIONS (only these sections of
 #      revoke_bench, comma-separated: hot,revoke,memory,scaling,batch),
@@ -49,6 +59,10 @@ done
 if ((${#kernels[@]} == 0)); then
 	read -r -a kernels <<<"${KERNELS:-6.1}"
 fi
+
+boots=${BENCH_BOOTS:-3}
+[[ $boots =~ ^[1-9][0-9]?$ ]] ||
+	die "BENCH_BOOTS must be a number from 1 to 99 (got '$boots')"
 
 ensure_pkgs gnuplot-nox
 
@@ -75,12 +89,25 @@ results_root=$CACHE_DIR/bench-results
 results=$results_root/$stamp
 mkdir -p "$run_dir" "$results"
 
+# boot_dir ROOT B: where boot B's files go under ROOT.
+boot_dir() {
+	if ((boots == 1)); then echo "$1"; else echo "$1/boot-$2"; fi
+}
+
+# The boots take turns over the kernels (6.1, 7.2, 6.1, 7.2, ...), so a
+# host that slows down for a while hits every kernel, not one.
 rc=0
-RUN_DIR=$run_dir "$SCRIPTS_DIR/check.sh" --bench "${kernels[@]}" || rc=$?
-if ((rc == 130)); then
-	rmdir "$results" 2>/dev/null || true
-	exit 130
-fi
+for ((b = 1; b <= boots; b++)); do
+	((boots == 1)) || echo "# bench: boot $b of $boots"
+	brc=0
+	RUN_DIR=$(boot_dir "$run_dir" "$b") "$SCRIPTS_DIR/check.sh" --bench \
+		"${kernels[@]}" || brc=$?
+	if ((brc == 130)); then
+		rmdir "$results" 2>/dev/null || true
+		exit 130
+	fi
+	((brc == 0)) || rc=$brc
+done
 
 # extract CONSOLE DIR: the @@BENCH-FILE blocks into DIR/NAME.
 extract() {
@@ -187,37 +214,134 @@ plot_mappings() {
 	} | gnuplot
 }
 
+# across_boots KERNEL_DIR: boots.txt and boots.tsv from each boot's
+# targets.tsv - every target's measurement per boot, their median (the
+# mean of the middle two for an even count) and the verdict on it.
+across_boots() {
+	local dir=$1 f b files=()
+	for ((b = 1; b <= boots; b++)); do
+		f=$dir/boot-$b/targets.tsv
+		[[ -s $f ]] && files+=("$f")
+	done
+	((${#files[@]})) || return 1
+	awk -F'\t' -v boots="${#files[@]}" -v tsv="$dir/boots.tsv" '
+		FNR == 1 { nb++; next }
+		{
+			if (!($1 in seen)) {
+				seen[$1] = ++n; name[n] = $1
+				op[n] = $2; lim[n] = $3; unit[n] = $4
+			}
+			v[seen[$1], nb] = $5
+		}
+		function fmt(i, x) {
+			return sprintf(unit[i] == "x" ? "%.3f" : "%.0f", x)
+		}
+		END {
+			printf "what\top\tlimit\tunit" >tsv
+			for (b = 1; b <= boots; b++) printf "\tboot %d", b >tsv
+			printf "\tmedian\tverdict\n" >tsv
+			printf "  %-36s %-10s", "what", "target"
+			for (b = 1; b <= boots; b++) printf " %7s", "boot " b
+			printf "  %-8s %s\n", "median", "verdict"
+			for (i = 1; i <= n; i++) {
+				k = 0
+				printf "%s\t%s\t%s\t%s", name[i], op[i], lim[i], \
+					unit[i] >tsv
+				line = sprintf("  %-36s %-10s", name[i], op[i] " " \
+					(unit[i] == "x" ? sprintf("%.2f", lim[i]) : \
+					 lim[i] " ") unit[i])
+				for (b = 1; b <= boots; b++) {
+					x = v[i, b]
+					printf "\t%s", x >tsv
+					line = line sprintf(" %7s", x == "" ? "-" : fmt(i, x))
+					if (x == "") continue
+					# insertion sort: a handful of boots
+					for (j = ++k; j > 1 && s[j - 1] > x + 0; j--)
+						s[j] = s[j - 1]
+					s[j] = x + 0
+				}
+				if (k == 0 || (op[i] != "<=" && op[i] != ">=")) {
+					printf "\t\tn/a\n" >tsv
+					print line "  -        not measured"
+					continue
+				}
+				med = k % 2 ? s[(k + 1) / 2] : (s[k / 2] + s[k / 2 + 1]) / 2
+				met = op[i] == "<=" ? med <= lim[i] : med >= lim[i]
+				printf "\t%.6g\t%s\n", med, (met ? "met" : "missed") >tsv
+				verdict = met ? "met" : sprintf("MISSED by %+.1f%%", \
+					100 * (med / lim[i] - 1))
+				printf "%s  %-8s %s\n", line, fmt(i, med) \
+					(unit[i] == "x" ? "" : " ") unit[i], verdict
+			}
+		}' "${files[@]}" >"$dir/boots.txt"
+	# The control row (hot section) says how quiet each boot was.
+	[[ -s $dir/boot-1/summary.csv ]] &&
+		grep -q '^hot\.lock\.ratio,' "$dir/boot-1/summary.csv" || return 0
+	{
+		printf '  (the control, resv lock+unlock, reads 1.00 in a quiet boot:'
+		for ((b = 1; b <= boots; b++)); do
+			f=$dir/boot-$b/summary.csv
+			[[ -s $f ]] || continue
+			awk -F, -v b="$b" '$1 == "hot.lock.ratio" {
+				printf "%s boot %d %.2f [%.2f-%.2f]", (b > 1 ? ";" : ""), b,
+					$3, $4, $5 }' "$f"
+		done
+		printf ')\n'
+	} >>"$dir/boots.txt"
+}
+
 failed=0 have=0
 for k in "${kernels[@]}"; do
-	console=$run_dir/$k/console.txt
-	if [[ ! -s $console ]]; then
-		echo "[$k] not ok - benchmark ran (no console log; see above)"
-		failed=$((failed + 1))
-		continue
-	fi
-	extract "$console" "$run_dir/$k/bench"
-	if [[ ! -s $run_dir/$k/bench/summary.csv ]]; then
-		echo "[$k] not ok - benchmark printed its results (see $console)"
-		failed=$((failed + 1))
-		continue
-	fi
-	mkdir -p "$results/$k"
+	kept=0
+	for ((b = 1; b <= boots; b++)); do
+		kb=$k
+		((boots == 1)) || kb="$k, boot $b"
+		console=$(boot_dir "$run_dir" "$b")/$k/console.txt
+		bench=$(boot_dir "$run_dir" "$b")/$k/bench
+		out=$(boot_dir "$results/$k" "$b")
+		if [[ ! -s $console ]]; then
+			echo "[$kb] not ok - benchmark ran (no console log; see above)"
+			failed=$((failed + 1))
+			continue
+		fi
+		extract "$console" "$bench"
+		if [[ ! -s $bench/summary.csv ]]; then
+			echo "[$kb] not ok - benchmark printed its results (see $console)"
+			failed=$((failed + 1))
+			continue
+		fi
+		mkdir -p "$out"
+		kept=$((kept + 1))
+		cp -a "$bench/." "$out/"
+		cp -a "$console" "$out/console.txt"
+		if ! grep -q '^revoke\.attachments,' "$out/summary.csv"; then
+			: # BENCH_SECTIONS left the revoke section out: nothing to plot
+		elif plot "$out" "$k" >"$out/gnuplot.log" 2>&1 &&
+			plot_mappings "$out" "$k" >>"$out/gnuplot.log" 2>&1; then
+			cp -a "$out/revoke-latency.png" "$out/revoke-mappings.png" \
+				"$bench/"
+		else
+			echo "[$kb] not ok - revoke latency plot (gnuplot: $out/gnuplot.log)"
+			failed=$((failed + 1))
+		fi
+		echo
+		echo "==== [$kb] results ($out) ===="
+		cat "$out/table.txt"
+	done
+	((kept)) || continue
 	have=$((have + 1))
-	cp -a "$run_dir/$k/bench/." "$results/$k/"
-	cp -a "$console" "$results/$k/console.txt"
-	if ! grep -q '^revoke\.attachments,' "$results/$k/summary.csv"; then
-		: # BENCH_SECTIONS left the revoke section out: nothing to plot
-	elif plot "$results/$k" "$k" >"$results/$k/gnuplot.log" 2>&1 &&
-		plot_mappings "$results/$k" "$k" >>"$results/$k/gnuplot.log" 2>&1; then
-		cp -a "$results/$k/revoke-latency.png" \
-			"$results/$k/revoke-mappings.png" "$run_dir/$k/bench/"
-	else
-		echo "[$k] not ok - revoke latency plot (gnuplot: $results/$k/gnuplot.log)"
+	((boots > 1)) || continue
+	if ! across_boots "$results/$k"; then
+		echo "[$k] not ok - the boots printed their targets (targets.tsv)"
 		failed=$((failed + 1))
 	fi
+done
+# With several boots, their verdicts come last, one kernel after another.
+for k in "${kernels[@]}"; do
+	[[ -s $results/$k/boots.txt ]] || continue
 	echo
-	echo "==== [$k] results ($results/$k) ===="
-	cat "$results/$k/table.txt"
+	echo "==== [$k] across $boots boots: each boot's median, the verdict on their median ($results/$k/boots.txt) ===="
+	cat "$results/$k/boots.txt"
 done
 
 if ((have)); then

@@ -30,7 +30,9 @@
  * to one REVOKE of one buffer.
  *
  * Output: the table on stdout (and -o DIR/table.txt), and with -o the
- * machine-readable DIR/summary.csv, DIR/samples.csv and DIR/results.json.
+ * machine-readable DIR/summary.csv, DIR/samples.csv, DIR/results.json and
+ * DIR/targets.tsv (the Targets table: what, op, limit, unit, measured,
+ * verdict).
  * Progress lines start with "# " and go to stderr. Exit status 0 when every
  * case ran (targets missed are results, not failures), 1 otherwise.
  */
@@ -56,9 +58,11 @@ struct bench_opts opt = {
 	.mem_buffers = 2000,
 };
 
-static FILE *table, *samples, *summary, *json, *targets;
+static FILE *table, *samples, *summary, *json, *targets, *targets_tsv;
 static char *table_buf, *samples_buf, *summary_buf, *json_buf, *targets_buf;
+static char *tsv_buf;
 static size_t table_len, samples_len, summary_len, json_len, targets_len;
+static size_t tsv_len;
 static unsigned int json_rows;
 
 double now_ns(void)
@@ -135,9 +139,24 @@ void summary_out(const char *metric, double param, const struct series *s,
 void target_out(const char *what, const char *target, const char *measured,
 		bool met, const char *miss)
 {
+	char op[3] = "", unit[16] = "", *end;
+	double limit = 0, value;
+
 	fprintf(targets, "  %-36s %-12s %-20s %s%s%s\n", what, target, measured,
 		met ? "met" : "MISSED", met || !miss ? "" : " by ",
 		met || !miss ? "" : miss);
+	/*
+	 * targets.tsv, for scripts/bench.sh to judge a median over boots:
+	 * every target reads "<= LIMIT[UNIT]" or ">= LIMIT[UNIT]" and every
+	 * measurement starts with its number ("n/a" when not measured).
+	 */
+	if (sscanf(target, "%2s %lf%15s", op, &limit, unit) < 2)
+		op[0] = '\0';
+	value = strtod(measured, &end);
+	fprintf(targets_tsv, "%s\t%s\t%g\t%s\t", what, op, limit, unit);
+	if (end != measured)
+		fprintf(targets_tsv, "%.6g", value);
+	fprintf(targets_tsv, "\t%s\n", met ? "met" : "missed");
 }
 
 int kbench_spread(int ioas, int fd, unsigned int op, unsigned int flags,
@@ -197,6 +216,7 @@ static void header(void)
 		u.release, sysconf(_SC_NPROCESSORS_ONLN), model, v.major,
 		v.minor, opt.repeats, opt.sample_ms, opt.size);
 	fprintf(summary, "metric,param,median,min,max,unit,target,verdict\n");
+	fprintf(targets_tsv, "what\top\tlimit\tunit\tmeasured\tverdict\n");
 	fprintf(samples, "section,case,variant,param,repeat,value,unit\n");
 }
 
@@ -336,7 +356,9 @@ int main(int argc, char **argv)
 	summary = open_memstream(&summary_buf, &summary_len);
 	json = open_memstream(&json_buf, &json_len);
 	targets = open_memstream(&targets_buf, &targets_len);
-	if (!table || !samples || !summary || !json || !targets)
+	targets_tsv = open_memstream(&tsv_buf, &tsv_len);
+	if (!table || !samples || !summary || !json || !targets ||
+	    !targets_tsv)
 		return 1;
 	header();
 
@@ -366,6 +388,7 @@ int main(int argc, char **argv)
 	fclose(samples);
 	fclose(summary);
 	fclose(json);
+	fclose(targets_tsv);
 	fputs(table_buf, stdout);
 	fflush(stdout);
 	if (outdir) {
@@ -373,7 +396,8 @@ int main(int argc, char **argv)
 		if (write_file(outdir, "table.txt", table_buf, table_len) ||
 		    write_file(outdir, "samples.csv", samples_buf, samples_len) ||
 		    write_file(outdir, "summary.csv", summary_buf, summary_len) ||
-		    write_file(outdir, "results.json", json_buf, json_len))
+		    write_file(outdir, "results.json", json_buf, json_len) ||
+		    write_file(outdir, "targets.tsv", tsv_buf, tsv_len))
 			fails++;
 	}
 	return fails ? 1 : 0;

@@ -27,7 +27,7 @@ echo "Running: revoke_bench -o $out $*"
 "$BIN/revoke_bench" -o "$out" "$@"
 rc=$?
 
-for f in table.txt summary.csv samples.csv results.json; do
+for f in table.txt summary.csv samples.csv results.json targets.tsv; do
 	[ -f "$out/$f" ] || continue
 	echo "@@BENCH-FILE $f@@"
 	cat "$out/$f"
