@@ -141,6 +141,40 @@ case $rc in
 	;;
 esac
 
+# --- kernels built from source, in the background --------------------------
+# The debug and kcsan lanes build their kernels from source: 8-9 minutes
+# each on 2 cores, once per source version and config. A profile names
+# such a build in PROFILE_PREBUILD (lib/kernel-debs.sh); on a cold cache
+# starting it now, at the lowest priority and one after the other, gives it
+# the CPU the stock lanes leave idle (downloads, debootstrap, a guest that
+# keeps one vCPU busy), and the lane's own call later finds the kernel
+# built or waits on the build's lock. A build that fails here is made again,
+# and reported, by its lane; on a warm cache each finds its kernel at once.
+# The packages are installed here, in the foreground: apt takes one caller
+# at a time, and the stock lanes' fetches install their own.
+prebuild=
+if [[ $mode == check ]]; then
+	for k in "${kernels[@]}"; do
+		[[ -f $SCRIPTS_DIR/kernels/$k.sh ]] || continue
+		# shellcheck disable=SC1090,SC1091 # the profile, in a subshell
+		cmd=$(
+			. "$SCRIPTS_DIR/lib/kernel-debs.sh"
+			. "$SCRIPTS_DIR/kernels/$k.sh"
+			((${#PROFILE_PREBUILD[@]})) || exit 0
+			ensure_pkgs "${PROFILE_HOST_PKGS[@]}" >&2
+			printf '%q ' "${PROFILE_PREBUILD[@]}"
+		) 2>>"$run_dir/prebuild.log" || continue
+		[[ -z $cmd ]] || prebuild+="echo '# $k'; $cmd >/dev/null; "
+	done
+fi
+if [[ -n $prebuild ]]; then
+	# Its own session, so that it can be stopped as a whole when we end.
+	setsid nice -n 19 bash -c "$prebuild" </dev/null >>"$run_dir/prebuild.log" 2>&1 &
+	prebuild_pid=$!
+	on_exit "kill -- -$prebuild_pid 2>/dev/null"
+	echo "# kernels built from source: started in the background (log: $run_dir/prebuild.log)"
+fi
+
 for k in "${kernels[@]}"; do
 	kdir="$run_dir/$k"
 	mkdir -p "$kdir"

@@ -33,10 +33,14 @@ KCSAN_VM_MEM=1024
 KCSAN_VM_TIMEOUT=1200
 KCSAN_KCMDLINE='drtest.env.STRESS_OPS=1000000'
 
+# Started in the background by check.sh, like debug's (debug.sh).
+PROFILE_PREBUILD=(env
+	"DEBUG_KERNEL_CONFIG=${KCSAN_KERNEL_CONFIG:-$SCRIPTS_DIR/kcsan-kernel.config}"
+	"$SCRIPTS_DIR/build-debug-kernel.sh")
+
 profile_fetch() {
 	local env_out=$1
-	DEBUG_KERNEL_CONFIG=${KCSAN_KERNEL_CONFIG:-$SCRIPTS_DIR/kcsan-kernel.config} \
-		"$SCRIPTS_DIR/build-debug-kernel.sh" "$env_out"
+	"${PROFILE_PREBUILD[@]}" "$env_out"
 	# Defaults, not overrides: VM_MEM/VM_TIMEOUT from the caller still win.
 	# shellcheck disable=SC2016 # written for the reader of ENV_OUT to expand
 	{

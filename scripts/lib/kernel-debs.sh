@@ -27,6 +27,14 @@
 #                     its own QEMU (6.1-arm64)
 #   PROFILE_CROSS     CROSS_COMPILE prefix for such a kernel's modules
 #   PROFILE_CC        C compiler for that architecture's user-space tests
+#   PROFILE_PREBUILD  a command (array) that builds the kernel and that
+#                     check.sh may start in the background, at the lowest
+#                     priority, when `make check` begins: on a cold cache a
+#                     kernel built from source (debug, kcsan) then overlaps
+#                     the stock lanes. It must be safe to run twice at once
+#                     (profile_fetch runs it again and must wait for it or
+#                     find its result); its stdout is discarded. Its
+#                     PROFILE_HOST_PKGS are installed before it starts.
 # Functions a profile may override:
 #   profile_resolve        sets KVER, KPKGS (array of name=version, what to
 #                          extract on the host) and KDEB_VERSION
@@ -50,6 +58,7 @@ PROFILE_BUILD_ONLY=0
 PROFILE_CHROOT_SUITE=
 PROFILE_CHROOT_PKGS=()
 PROFILE_CHROOT_EXTRA_SUITES=()
+PROFILE_PREBUILD=()
 
 # private_apt_init NAME SUITE...: point APT_OPTS at Debian suites the host's
 # apt does not follow (sid, trixie, bullseye-security, ...) without changing
