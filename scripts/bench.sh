@@ -218,15 +218,21 @@ plot_mappings() {
 # targets.tsv - every target's measurement per boot, their median (the
 # mean of the middle two for an even count) and the verdict on it.
 across_boots() {
-	local dir=$1 f b files=()
+	local dir=$1 f b c sep n=0
+	for ((b = 1; b <= boots; b++)); do
+		[[ -s $dir/boot-$b/targets.tsv ]] && n=$((n + 1))
+	done
+	((n)) || return 1
+	# One stream, each row led by its boot (a boot without results keeps
+	# its column, empty).
 	for ((b = 1; b <= boots; b++)); do
 		f=$dir/boot-$b/targets.tsv
-		[[ -s $f ]] && files+=("$f")
-	done
-	((${#files[@]})) || return 1
-	awk -F'\t' -v boots="${#files[@]}" -v tsv="$dir/boots.tsv" '
-		FNR == 1 { nb++; next }
+		if [[ -s $f ]]; then
+			awk -v b="$b" 'NR > 1 { print b "\t" $0 }' "$f"
+		fi
+	done | awk -F'\t' -v boots="$boots" -v tsv="$dir/boots.tsv" '
 		{
+			nb = $1; $0 = substr($0, index($0, "\t") + 1)
 			if (!($1 in seen)) {
 				seen[$1] = ++n; name[n] = $1
 				op[n] = $2; lim[n] = $3; unit[n] = $4
@@ -273,18 +279,20 @@ across_boots() {
 				printf "%s  %-8s %s\n", line, fmt(i, med) \
 					(unit[i] == "x" ? "" : " ") unit[i], verdict
 			}
-		}' "${files[@]}" >"$dir/boots.txt"
+		}' >"$dir/boots.txt"
 	# The control row (hot section) says how quiet each boot was.
-	[[ -s $dir/boot-1/summary.csv ]] &&
-		grep -q '^hot\.lock\.ratio,' "$dir/boot-1/summary.csv" || return 0
+	grep -qs '^hot\.lock\.ratio,' "$dir"/boot-*/summary.csv || return 0
 	{
 		printf '  (the control, resv lock+unlock, reads 1.00 in a quiet boot:'
+		sep=
 		for ((b = 1; b <= boots; b++)); do
 			f=$dir/boot-$b/summary.csv
 			[[ -s $f ]] || continue
-			awk -F, -v b="$b" '$1 == "hot.lock.ratio" {
-				printf "%s boot %d %.2f [%.2f-%.2f]", (b > 1 ? ";" : ""), b,
-					$3, $4, $5 }' "$f"
+			c=$(awk -F, '$1 == "hot.lock.ratio" {
+				printf "%.2f [%.2f-%.2f]", $3, $4, $5 }' "$f")
+			[[ -n $c ]] || continue
+			printf '%s boot %d %s' "$sep" "$b" "$c"
+			sep=';'
 		done
 		printf ')\n'
 	} >>"$dir/boots.txt"
