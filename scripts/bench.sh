@@ -3,10 +3,11 @@
 #
 # `make bench`: what the shim costs, measured side by side in one VM run
 # per kernel (README "Performance"; default kernel: $KERNELS, else 6.1),
-# and that BENCH_BOOTS times (default 3): every boot places the kernel and
-# the modules elsewhere (KASLR), which moves the shim's costs under TCG by
-# more than the spread inside one boot (docs/performance.md, "One build,
-# many boots"), so the verdict is on the median over the boots.
+# and that BENCH_BOOTS times (default 3): under TCG each boot of the same
+# build moves the shim's costs by more than the spread inside one boot
+# (where things land in memory; KASLR alone does not explain it:
+# docs/performance.md, "One build, many boots"), so the verdict is on the
+# median over the boots.
 # Each boot runs `check.sh --bench`: the same fetch / DKMS / initramfs /
 # boot steps as `make check`, but the guest runs tests/guest/bench.sh
 # (revoke_bench, from tests/bench/) instead of the suite, its output
@@ -27,14 +28,17 @@
 #     console.txt    the guest's console
 # and, with more than one boot, in KERNEL/ itself:
 #     boots.txt      every target's measurement in each boot, their median
-#                    and the verdict on it (printed at the end)
-#     boots.tsv      the same: what,op,limit,unit,boot 1..B,median,verdict
+#                    and the verdict on it, then each boot's control row and
+#                    the ratios whose repeats spread by more than 20% (a
+#                    disturbed boot; printed at the end)
+#     boots.tsv      the table: what,op,limit,unit,boot 1..B,median,verdict
 # ($CACHE_DIR/bench-results/latest points at the newest run with results;
 # the 20 newest are kept). gnuplot-nox is installed from the archive if
 # missing.
 #
 # Env: KERNELS, BENCH_BOOTS (boots per kernel, default 3; 1: one boot, the
-#      verdict of its own table), BENCH_REPEATS (samples per point, default 9, at least 5),
+#      verdict of its own table; odd: the median of two is their mean),
+#      BENCH_REPEATS (samples per point, default 9, at least 5),
 #      BENCH_SAMPLE_MS (wall time per sample, default 100), BENCH_QUICK=1
 #      (a short smoke run), BENCH_SECTIONS (only these sections of
 #      revoke_bench, comma-separated: hot,revoke,memory,scaling,batch),
@@ -218,7 +222,7 @@ plot_mappings() {
 # targets.tsv - every target's measurement per boot, their median (the
 # mean of the middle two for an even count) and the verdict on it.
 across_boots() {
-	local dir=$1 f b c sep n=0
+	local dir=$1 f b n=0
 	for ((b = 1; b <= boots; b++)); do
 		[[ -s $dir/boot-$b/targets.tsv ]] && n=$((n + 1))
 	done
@@ -280,21 +284,27 @@ across_boots() {
 					(unit[i] == "x" ? "" : " ") unit[i], verdict
 			}
 		}' >"$dir/boots.txt"
-	# The control row (hot section) says how quiet each boot was.
-	grep -qs '^hot\.lock\.ratio,' "$dir"/boot-*/summary.csv || return 0
+	# How quiet each boot was: the control row (hot section), measured
+	# first, and the ratios whose repeats spread by more than 20% (the
+	# host took a vCPU away for a while; a quiet boot spreads 0-5%).
 	{
-		printf '  (the control, resv lock+unlock, reads 1.00 in a quiet boot:'
-		sep=
+		printf '  quiet boots read the control (resv lock+unlock) 1.00 and spread their ratios by <= 20%%:\n'
 		for ((b = 1; b <= boots; b++)); do
 			f=$dir/boot-$b/summary.csv
 			[[ -s $f ]] || continue
-			c=$(awk -F, '$1 == "hot.lock.ratio" {
-				printf "%.2f [%.2f-%.2f]", $3, $4, $5 }' "$f")
-			[[ -n $c ]] || continue
-			printf '%s boot %d %s' "$sep" "$b" "$c"
-			sep=';'
+			awk -F, -v b="$b" '
+				$1 == "hot.lock.ratio" {
+					c = sprintf("%.2f [%.2f-%.2f]", $3, $4, $5)
+				}
+				$6 == "x" && $1 ~ /\.ratio$/ && $4 > 0 && $5 / $4 > 1.2 {
+					w = w sprintf("%s %s", n++ ? "," : "", $1)
+				}
+				END {
+					printf "    boot %d: control %s; ", b, c == "" ? "-" : c
+					if (n) printf "%d ratio(s) spread by > 20%% - disturbed:%s\n", n, w
+					else print "no ratio spread by > 20%"
+				}' "$f"
 		done
-		printf ')\n'
 	} >>"$dir/boots.txt"
 }
 
