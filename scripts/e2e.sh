@@ -63,7 +63,6 @@ result() {	# result "ok|not ok" TEXT
 	printf '[%s] %s %d - %s\n' "$lane" "$1" "$n" "$2"
 	if [[ $1 == ok ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
-show() { if [[ -n ${2:-} ]]; then tail -n "$2" "$1"; else cat "$1"; fi | sed 's/^/    /'; }
 finish() {
 	echo "# e2e: total $(since "$t_total")s"
 	echo "# e2e: logs in $run_dir"
@@ -105,7 +104,7 @@ for v in "$version" "$version2"; do
 		result ok "packages: dpkg-buildpackage of dmabuf-revoke $v ($(find "$debs" -name "*_${v}_*.deb" -printf '%f ' | sed 's/ $//'))"
 	else
 		result "not ok" "packages: dpkg-buildpackage of dmabuf-revoke $v (log: $run_dir/debs/build-$v.log)"
-		show "$run_dir/debs/build-$v.log" 30
+		show_log "$run_dir/debs/build-$v.log" 30
 		finish
 	fi
 done
@@ -121,7 +120,7 @@ e2e_machine() {
 	t=$(now)
 	if ! "$SCRIPTS_DIR/e2e/mk-image.sh" "$dist" "$dir/image.env" 2>"$dir/image.log"; then
 		result "not ok" "$dist e2e image (debootstrap + packages + ext4)"
-		show "$dir/image.log" 40
+		show_log "$dir/image.log" 40
 		return 0
 	fi
 	# IMAGE VMLINUZ INITRD KVER KVER2 DEBS2 IMAGE_STATE KDEB_VERSION...
@@ -199,7 +198,7 @@ e2e_machine() {
 		sed 's/\r$//' "$serial" | tail -n 30 | sed 's/^/    /'
 	else
 		result "not ok" "VM: ran every guest step and powered off (QEMU exit $rc, guest done: $done_, powered off: $powered_off)"
-		show "$dir/qemu.log" 20
+		show_log "$dir/qemu.log" 20
 		sed 's/\r$//' "$serial" | tail -n 30 | sed 's/^/    /'
 	fi
 }

@@ -46,6 +46,12 @@ now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
 # since START -> "12.3" (seconds elapsed, one decimal).
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f\n", b - a }'; }
 
+# show_log LOG [LINES]: a step's log, indented, under its failed result
+# line (all of it, or the last LINES).
+show_log() {
+	if [[ -n ${2:-} ]]; then tail -n "$2" "$1"; else cat "$1"; fi | sed 's/^/    /'
+}
+
 # Run a command as root: CI and this machine are root; a developer may not be.
 as_root() {
 	if ((EUID == 0)); then

@@ -116,12 +116,18 @@ private_apt_lists_present() {
 }
 
 private_apt_update() {
+	local lock
+	# One update of these lists at a time: apt fails at once, not waits,
+	# when another holds their lock (CI runs two harness steps side by side).
+	exec {lock}>"$PRIVATE_APT_DIR/update.lock"
+	flock "$lock"
 	say "apt-get update (private lists for ${PRIVATE_APT_SUITES[*]} in $PRIVATE_APT_DIR)"
 	# Sandbox user root: the lists live in root's cache, which _apt may
 	# not be able to reach.
 	apt-get -q "${APT_OPTS[@]}" -o APT::Sandbox::User=root update >&2
 	# apt keeps the InRelease's old date when nothing changed.
 	touch "$PRIVATE_APT_DIR"/lists/*_InRelease 2>/dev/null || true
+	exec {lock}>&-
 }
 
 # apt-cache/apt-get with the profile's extra options.
