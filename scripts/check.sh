@@ -189,7 +189,7 @@ if [[ $mode == check ]]; then
 fi
 if [[ -n $prebuild ]]; then
 	# Its own session, so that it can be stopped as a whole when we end.
-	setsid nice -n 19 bash -c "$prebuild" </dev/null >>"$run_dir/prebuild.log" 2>&1 &
+	niced_session 19 "$prebuild" </dev/null >>"$run_dir/prebuild.log" 2>&1
 	prebuild_pid=$!
 	on_exit "kill -- -$prebuild_pid 2>/dev/null"
 	echo "# kernels built from source: started in the background (log: $run_dir/prebuild.log)"
@@ -203,10 +203,9 @@ fi
 # until its turn, so the report reads as a run in sequence. A TCG guest of
 # the suite does not keep both cores busy all the time; the preparing (DKMS
 # compiles, downloads, debootstrap) takes what it leaves, at nice 10 so that
-# the guest keeps what it uses. Measured warm, on 2 cores: the matrix took
-# 894 s instead of 1140 s, each boot 5-25 s longer than alone. Demo and
-# bench prepare each lane just before its boot: a benchmark's guest must
-# have the machine to itself.
+# the guest keeps what it uses (niced_session: the nice value of a
+# session's scheduling group). Demo and bench prepare each lane just before
+# its boot: a benchmark's guest must have the machine to itself.
 ahead=0
 [[ $mode != check ]] || ahead=1
 if ((ahead)); then
@@ -219,7 +218,7 @@ if ((ahead)); then
 		cmd+="touch $(printf '%q' "$run_dir/$k/ended"); "
 		rm -f "$run_dir/$k"/{ended,prepared,times,started}
 	done
-	setsid nice -n 10 bash -c "$cmd" </dev/null >/dev/null 2>&1 &
+	niced_session 10 "$cmd" </dev/null >/dev/null 2>&1
 	prepare_pid=$!
 	on_exit "kill -- -$prepare_pid 2>/dev/null"
 fi

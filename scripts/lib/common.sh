@@ -46,6 +46,22 @@ now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
 # since START -> "12.3" (seconds elapsed, one decimal).
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f\n", b - a }'; }
 
+# niced_session NICE SCRIPT: run the bash SCRIPT in the background, in a
+# session of its own (so that `kill -- -$!` stops all it started), at nice
+# NICE. A new session is also a new scheduling autogroup (enabled in
+# Debian's kernels: /proc/sys/kernel/sched_autogroup_enabled), which the
+# scheduler weighs as an equal of the caller's whatever the nice values of
+# the tasks inside; what ranks it is the group's own nice value, set
+# through /proc/self/autogroup (sched(7), "The autogroup feature"). Without
+# that, a "nice 19" build took a guest's CPU as if it were not niced.
+niced_session() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	setsid nice -n "$1" bash -c '
+		echo "$1" >/proc/self/autogroup 2>/dev/null || true
+		eval "$2"
+	' niced_session "$1" "$2" &
+}
+
 # show_log LOG [LINES]: a step's log, indented, under its failed result
 # line (all of it, or the last LINES).
 show_log() {
