@@ -204,8 +204,10 @@ fi
 # the suite does not keep both cores busy all the time; the preparing (DKMS
 # compiles, downloads, debootstrap) takes what it leaves, at nice 10 so that
 # the guest keeps what it uses (niced_session: the nice value of a
-# session's scheduling group). Demo and bench prepare each lane just before
-# its boot: a benchmark's guest must have the machine to itself.
+# session's scheduling group). Measured warm on 2 cores: the matrix in 837 s
+# instead of 1140 s, its boots 1-24 s longer than alone. Demo and bench
+# prepare each lane just before its boot: a benchmark's guest must have the
+# machine to itself.
 ahead=0
 [[ $mode != check ]] || ahead=1
 if ((ahead)); then
