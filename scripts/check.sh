@@ -218,7 +218,7 @@ if ((ahead)); then
 		cmd+=">$(printf '%q' "$run_dir/$k/prepare.out") 2>&1; "
 		# Whatever became of it: the next lane is under way.
 		cmd+="touch $(printf '%q' "$run_dir/$k/ended"); "
-		rm -f "$run_dir/$k"/{ended,prepared,times,started}
+		rm -f "$run_dir/$k"/{ended,prepared,times}
 	done
 	niced_session 10 "$cmd" </dev/null >/dev/null 2>&1
 	prepare_pid=$!

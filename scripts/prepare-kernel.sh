@@ -13,12 +13,12 @@
 #
 # Prints the phases' report lines ("[PROFILE] ok - ...", "[PROFILE] not ok
 # - ..." with the failing step's log indented below, "# ..." comments) on
-# stdout, for check.sh to count as it prints them. Writes, the second last:
+# stdout, for check.sh to count as it prints them. Writes at its end:
 #   KDIR/times     one "PHASE SECONDSs" per line
-#   KDIR/prepared  "boot" (ready: kernel.env and initramfs.cpio.gz),
+#   KDIR/prepared  last: "boot" (ready: kernel.env and initramfs.cpio.gz),
 #                  "built" (a build-only profile, done) or "failed" (a
 #                  step failed and said so: nothing to boot)
-# and KDIR/started (the start time) first. Exit status 0 in both cases.
+# Exit status 0 in each case; without KDIR/prepared, it did not finish.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -28,7 +28,6 @@ mode=$1 k=$2 kdir=$3
 run_dir=$(dirname "$kdir")
 mkdir -p "$kdir"
 rm -f "$kdir/prepared" "$kdir/times"
-now >"$kdir/started"
 
 times=()
 # finish STATE: the lane's times, then the marker check.sh waits for.
