@@ -72,6 +72,7 @@ else
 		say "chroot $name: $base_want"
 		as_root rm -rf "$dir" "$dir.new"
 		t=$(now)
+		dpkg_unsafe_io on "$dir.new"
 		# In a private mount namespace: debootstrap mounts /proc and /sys in
 		# the target, and those must not outlive it if it is interrupted.
 		as_root unshare --mount --propagation private -- \
@@ -104,10 +105,12 @@ else
 		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$u" "$s"
 	done >"$list"
 	cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+	dpkg_unsafe_io on "$dir"
 	kroot_run "$dir" -- apt-get -q update >&2
 	kroot_run "$dir" -- env DEBIAN_FRONTEND=noninteractive \
 		apt-get -q -y install "${pkgs[@]}" >&2
 	kroot_run "$dir" -- apt-get -q clean >&2
+	dpkg_unsafe_io off "$dir"
 	rm -f "$list"
 	rm -rf "$dir"/var/lib/apt/lists/*_*
 	say "chroot $name: install took $(since "$t")s ($(du -sh "$dir" | cut -f1))"

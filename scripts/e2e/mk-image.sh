@@ -169,6 +169,7 @@ on_exit "[[ -d '$work' ]] && rm -rf '$work'"
 
 say "e2e image: debootstrap $dist ($KVER${KVER2:+, second kernel $KVER2})"
 t=$(now)
+dpkg_unsafe_io on "$root"
 as_root unshare --mount --propagation private -- \
 	debootstrap --variant=minbase --include="$BASE_INCLUDE" "$dist" "$root" "$url" >&2 || {
 	tail -n 40 "$root/debootstrap/debootstrap.log" >&2
@@ -204,6 +205,7 @@ mkdir -p "$root$DEB_DIR"
 ((${#SECOND[@]} == 0)) ||
 	kroot_run "$root" -- sh -c "cd '$DEB_DIR' && apt-get -q -o APT::Sandbox::User=root download ${SECOND[*]}" >&2
 in_root apt-get clean
+dpkg_unsafe_io off "$root"
 rm -f "$src" "$root/var/log/bootstrap.log"
 rm -rf "$root/var/lib/apt/lists/"*
 mkdir -p "$root/var/lib/apt/lists/partial"
