@@ -304,6 +304,7 @@ static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r,
 {
 	struct dma_buf *dmabuf = b->dmabuf;
 	struct dma_buf_attachment *attach;
+	struct drs_attach *a;
 	bool told;
 
 	/*
@@ -319,9 +320,18 @@ static void drs_flip(struct drs_buf *b, struct dmabuf_revoke_report *r,
 			drs_alloc_dead_vmap(b, c, GFP_KERNEL | __GFP_NOWARN);
 	}
 
+	/*
+	 * The buffer's mapping counts become whole with the flip, under the
+	 * lock QUERY reads them with, so it sees both or neither: from here
+	 * on drs_unmap_revoked() counts them down (struct drs_buf).
+	 */
+	spin_lock(&b->lock);
+	list_for_each_entry(a, &b->attachments, node)
+		drs_count_maps(b, a->maps, a->notifiable);
 	/* The scratch vmap before the flip: drs_vmap() reads them in turn. */
 	smp_mb__before_atomic();
 	set_bit(DRS_REVOKED, &b->flags);
+	spin_unlock(&b->lock);
 	/*
 	 * Pairs with drs_enter(): a callback sees the flip, or we see it -
 	 * once every CPU ran a barrier (drs_sync_readers(): here, or once
@@ -870,6 +880,7 @@ void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 	struct dma_buf *dmabuf = b->dmabuf;
 	struct drs_cold *c = drs_cold(b);
 	u64 sum = drs_counts(b);
+	unsigned int maps = 0;
 	struct drs_attach *a;
 	s64 all, dyn;
 
@@ -892,9 +903,12 @@ void drs_fill_counts(struct drs_buf *b, struct dmabuf_revoke_query *q)
 	q->dynamic_attachments = dyn;
 	q->static_attachments = all - dyn;
 	spin_lock(&b->lock);
-	list_for_each_entry(a, &b->attachments, node)
+	list_for_each_entry(a, &b->attachments, node) {
 		q->pins += READ_ONCE(a->pins);
-	q->mappings = READ_ONCE(b->nr_maps);
+		maps += READ_ONCE(a->maps);
+	}
+	/* Before the flip the records count what the buffer does not. */
+	q->mappings = b->nr_maps + (drs_revoked(b) ? 0 : maps);
 	q->user_mappings = c ? c->user_vmas : 0;
 	spin_unlock(&b->lock);
 	q->vmaps = drs_vmaps_snapshot(dmabuf);

@@ -139,9 +139,13 @@ struct drs_buf {
 	u64 __percpu *counts;
 	struct drs_attach *cursor;	/* last one found, see drs_find() */
 	/*
-	 * Device mappings, counted by the map and unmap trampolines, which
-	 * the core calls with dmabuf->resv held: they change under resv only,
-	 * and are read without it as snapshots.
+	 * Device mappings the buffer-wide waits count. The hot paths count
+	 * per record only (drs_attach.maps), so before the flip these hold
+	 * just the mappings of records dropped at a detach that left them
+	 * live; the flip adds every record's, and after it the unmap
+	 * trampoline counts down here too (no map can follow a flip). They
+	 * change with both resv and @lock held: read under either, or
+	 * without as snapshots.
 	 */
 	unsigned int nr_maps;		/* all live device mappings */
 	unsigned int notifiable_maps;	/* ... of importers we can tell */
@@ -179,6 +183,18 @@ static inline struct drs_cold *drs_cold(const struct drs_buf *b)
 {
 	/* Pairs with the cmpxchg() that published it (drs_get_cold()). */
 	return smp_load_acquire(&b->cold);
+}
+
+/*
+ * Add @n (negative: take) to the buffer's mapping counts (struct drs_buf).
+ * Caller holds resv and b->lock.
+ */
+static inline void drs_count_maps(struct drs_buf *b, int n, bool notifiable)
+{
+	lockdep_assert_held(&b->lock);
+	WRITE_ONCE(b->nr_maps, b->nr_maps + n);
+	if (notifiable)
+		WRITE_ONCE(b->notifiable_maps, b->notifiable_maps + n);
 }
 
 /*

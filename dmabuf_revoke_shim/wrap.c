@@ -266,6 +266,13 @@ static noinline void drs_unrecord(struct drs_buf *b,
 		drs_index_del(a);
 		spin_lock(&b->lock);
 		list_del(&a->node);
+		/*
+		 * An importer that detached with a mapping live: it still
+		 * counts (the device may still reach the memory), now in the
+		 * buffer's counts. After the flip they hold it already.
+		 */
+		if (a->maps && !drs_revoked(b))
+			drs_count_maps(b, a->maps, a->notifiable);
 		spin_unlock(&b->lock);
 		if (b->cursor == a)
 			b->cursor = NULL;
@@ -358,12 +365,35 @@ static struct sg_table *drs_map(struct dma_buf_attachment *attach,
 	if (IS_ERR_OR_NULL(sgt))
 		return sgt;
 
-	/* The counts change under resv; reports read them without. */
+	/*
+	 * The record's count only: the buffer's are summed from the records
+	 * at the flip (struct drs_buf). Reports read it without resv.
+	 */
 	WRITE_ONCE(a->maps, a->maps + 1);
-	if (a->notifiable)
-		WRITE_ONCE(b->notifiable_maps, b->notifiable_maps + 1);
-	WRITE_ONCE(b->nr_maps, b->nr_maps + 1);
 	return sgt;
+}
+
+/*
+ * An unmap after the flip: count it down in the buffer's counts too, wake
+ * the revoke once no importer it can tell maps the buffer, and tell the
+ * exporter once nothing does. Out of line, for the hot path's sake.
+ */
+static noinline void drs_unmap_revoked(struct drs_buf *b, bool notifiable)
+{
+	bool told, last;
+
+	spin_lock(&b->lock);
+	drs_count_maps(b, -1, notifiable);
+	told = !b->notifiable_maps;
+	last = test_bit(DRS_AWAIT_UNMAP, &b->flags) && !b->nr_maps;
+	spin_unlock(&b->lock);
+	if (told) {
+		smp_mb();	/* the count before drs_wake()'s test */
+		drs_wake(b);
+	}
+	/* Under resv here: the exporter hears of it from a workqueue. */
+	if (last)
+		drs_unmapped_kick();
 }
 
 static void drs_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
@@ -371,32 +401,17 @@ static void drs_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 {
 	struct drs_buf *b = to_drs(attach->dmabuf);
 	struct drs_attach *a;
-	bool last;
 
 	b->exp_ops->unmap_dma_buf(attach, sgt, dir);
 
-	/* Called with resv held: the counts change under it (drs_map()). */
+	/* Called with resv held: the count changes under it (drs_map()). */
 	a = drs_find(b, attach);
-	if (a && a->maps) {
-		WRITE_ONCE(a->maps, a->maps - 1);
-		if (a->notifiable)
-			WRITE_ONCE(b->notifiable_maps, b->notifiable_maps - 1);
-	}
-	if (b->nr_maps)
-		WRITE_ONCE(b->nr_maps, b->nr_maps - 1);
+	if (unlikely(!a || !a->maps))
+		return;		/* never counted */
+	WRITE_ONCE(a->maps, a->maps - 1);
 	/* Revoked under the same lock: only then is anyone waiting. */
-	if (likely(!drs_revoked(b)))
-		return;
-	if (!b->notifiable_maps) {
-		smp_mb();	/* the count before drs_wake()'s test */
-		drs_wake(b);
-	}
-	spin_lock(&b->lock);
-	last = test_bit(DRS_AWAIT_UNMAP, &b->flags) && !b->nr_maps;
-	spin_unlock(&b->lock);
-	/* Under resv here: the exporter hears of it from a workqueue. */
-	if (last)
-		drs_unmapped_kick();
+	if (unlikely(drs_revoked(b)))
+		drs_unmap_revoked(b, a->notifiable);
 }
 
 static int drs_begin_cpu_access(struct dma_buf *dmabuf,

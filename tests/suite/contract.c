@@ -401,6 +401,11 @@ static void t_r9_importers(void)
 		    !iit_map(f.ioas, f.buf, 3 * IOVA, 0, &dyn),
 		    "R9 setup: ignoring, static and well-behaved importers"))
 		goto out;
+	/* The hot paths count per attachment; QUERY sums them. */
+	ret = drs_query(f.buf, &q);	/* not inside tap_ok(): it prints q */
+	tap_ok(!ret && q.mappings == 3,
+	       "R9 QUERY counts the 3 device mappings before revoke (got %u)",
+	       q.mappings);
 	t0 = now_ms();
 	memset(e, 0, sizeof(e));
 	tap_ok(!drs_revoke(f.buf, 300, &r, e, 4), "R9 revoke with 300 ms timeout");
@@ -415,6 +420,10 @@ static void t_r9_importers(void)
 	       (e[1].reason == DMABUF_REVOKE_REMAIN_TIMEOUT &&
 		e[0].reason == DMABUF_REVOKE_REMAIN_STATIC),
 	       "R9 report says why: one ignored the notification, one is static");
+	ret = drs_query(f.buf, &q);
+	tap_ok(!ret && q.mappings == 2,
+	       "R9 QUERY after revoke counts the 2 mappings left (got %u)",
+	       q.mappings);
 	tap_ok(!iit_id_op(f.ioas, IIT_IOC_UNMAP, ign) &&
 	       !iit_id_op(f.ioas, IIT_IOC_UNMAP, st) &&
 	       !iit_id_op(f.ioas, IIT_IOC_UNMAP, dyn),
@@ -422,6 +431,10 @@ static void t_r9_importers(void)
 	tap_ok(!drs_revoke(f.buf, 300, &r, NULL, 0) &&
 	       !(r.flags & DMABUF_REVOKE_REPORT_INCOMPLETE) && !r.nr_entries,
 	       "R9 once they unmapped, nothing is left to report");
+	ret = drs_query(f.buf, &q);
+	tap_ok(!ret && q.mappings == 0,
+	       "R9 QUERY counts no mapping once they unmapped (got %u)",
+	       q.mappings);
 	teardown(&f);
 
 	/* vgem: a real in-kernel static importer. */
