@@ -190,7 +190,8 @@ static void drs_report_remaining(struct drs_buf *b,
 		}
 		r->nr_entries++;
 	}
-	if (r->nr_entries)
+	/* Orphans (drs_orphan_maps()) have no entry, but remain all the same. */
+	if (r->nr_entries || r->mappings_remaining)
 		r->flags |= DMABUF_REVOKE_REPORT_INCOMPLETE;
 }
 
@@ -780,7 +781,9 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
  * running or will run (else %DMABUF_REVOKE_REPORT_CALLBACKS), every user
  * mapping is zapped (else %DMABUF_REVOKE_REPORT_USER_MAPPINGS), the
  * buffer's fences have signalled (else %DMABUF_REVOKE_REPORT_FENCES), and
- * importers' mappings are gone or listed (%DMABUF_REVOKE_REPORT_INCOMPLETE).
+ * importers' mappings are gone (else %DMABUF_REVOKE_REPORT_INCOMPLETE, with
+ * an entry per attachment that still maps it; what an importer left mapped
+ * when it detached has no entry and never goes).
  * The exporter's revoked() callback then runs, once, from this call, with
  * none of the shim's or the core's locks held. Whatever is still pending is
  * waited for again by a later dmabuf_revoke().

@@ -251,6 +251,31 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 }
 
 /*
+ * An importer detached with @a's mappings live - its bug: the core unmaps
+ * at detach only the mapping it cached itself (drivers/dma-buf/dma-buf.c,
+ * dma_buf_detach(), 5.10 to 7.2). They still count, as the device may still
+ * reach the memory, but for good and as mappings no one can tell: the
+ * attachment is gone, so no invalidation can reach it and no unmap can
+ * follow. A revoke must neither wait for them nor call the buffer done
+ * (drs_report_remaining()). Caller: resv and b->lock. True when a revoke
+ * may be waiting on the count this took to zero.
+ */
+static noinline bool drs_orphan_maps(struct drs_buf *b, struct drs_attach *a)
+{
+	pr_warn_ratelimited("dmabuf_revoke_shim: %s detached from dma-buf %lu with %u device mapping(s) live; they count as remaining for good\n",
+			    dev_name(a->attach->dev), drs_ino(b), a->maps);
+	/* Before the flip the buffer's counts lack them; after, hold them. */
+	if (!drs_revoked(b)) {
+		drs_count_maps(b, a->maps, false);
+		return false;
+	}
+	if (!a->notifiable)
+		return false;
+	WRITE_ONCE(b->notifiable_maps, b->notifiable_maps - a->maps);
+	return !b->notifiable_maps;
+}
+
+/*
  * Drop @attach's record, if it has one. Out of line: the table's removal
  * would otherwise cost every detach its registers, record or not.
  */
@@ -258,6 +283,7 @@ static noinline void drs_unrecord(struct drs_buf *b,
 				  struct dma_buf_attachment *attach)
 {
 	struct dma_resv *resv = b->dmabuf->resv;
+	bool told = false;
 	struct drs_attach *a;
 
 	dma_resv_lock(resv, NULL);
@@ -266,18 +292,17 @@ static noinline void drs_unrecord(struct drs_buf *b,
 		drs_index_del(a);
 		spin_lock(&b->lock);
 		list_del(&a->node);
-		/*
-		 * An importer that detached with a mapping live: it still
-		 * counts (the device may still reach the memory), now in the
-		 * buffer's counts. After the flip they hold it already.
-		 */
-		if (a->maps && !drs_revoked(b))
-			drs_count_maps(b, a->maps, a->notifiable);
+		if (unlikely(a->maps))
+			told = drs_orphan_maps(b, a);
 		spin_unlock(&b->lock);
 		if (b->cursor == a)
 			b->cursor = NULL;
 	}
 	dma_resv_unlock(resv);
+	if (told) {
+		smp_mb();	/* the count before drs_wake()'s test */
+		drs_wake(b);
+	}
 	/* The list's readers hold resv or b->lock; the index's, RCU. */
 	if (a)
 		call_rcu(&a->rcu, drs_record_free);
@@ -378,12 +403,14 @@ static struct sg_table *drs_map(struct dma_buf_attachment *attach,
  * the revoke once no importer it can tell maps the buffer, and tell the
  * exporter once nothing does. Out of line, for the hot path's sake.
  */
-static noinline void drs_unmap_revoked(struct drs_buf *b, bool notifiable)
+static noinline void drs_unmap_revoked(struct drs_buf *b, struct drs_attach *a)
 {
 	bool told, last;
 
+	/* Both counts in one section: a report sees them agree. */
 	spin_lock(&b->lock);
-	drs_count_maps(b, -1, notifiable);
+	WRITE_ONCE(a->maps, a->maps - 1);
+	drs_count_maps(b, -1, a->notifiable);
 	told = !b->notifiable_maps;
 	last = test_bit(DRS_AWAIT_UNMAP, &b->flags) && !b->nr_maps;
 	spin_unlock(&b->lock);
@@ -408,10 +435,11 @@ static void drs_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 	a = drs_find(b, attach);
 	if (unlikely(!a || !a->maps))
 		return;		/* never counted */
-	WRITE_ONCE(a->maps, a->maps - 1);
 	/* Revoked under the same lock: only then is anyone waiting. */
 	if (unlikely(drs_revoked(b)))
-		drs_unmap_revoked(b, a->notifiable);
+		drs_unmap_revoked(b, a);
+	else
+		WRITE_ONCE(a->maps, a->maps - 1);
 }
 
 static int drs_begin_cpu_access(struct dma_buf *dmabuf,
@@ -1005,7 +1033,8 @@ static void drs_release(struct dma_buf *dmabuf)
 	}
 	drs_unlock_revoke(b);
 	/*
-	 * Mappings left at the revoke are gone now, all of them. The
+	 * Mappings left at the revoke are gone now, all but those an
+	 * importer left at detach (drs_orphan_maps()), which never go. The
 	 * unmapped work no longer finds the buffer (off drs_buffers), and
 	 * held it as a finisher if it had found it before.
 	 */

@@ -46,7 +46,7 @@ struct iit_vmap_obj {
 extern struct device *iit_dev;
 
 long iit_map(struct iit_ioas *ioas, struct iit_map *args);
-long iit_unmap(struct iit_ioas *ioas, u32 id);
+long iit_unmap(struct iit_ioas *ioas, u32 id, bool leak);
 long iit_remap(struct iit_ioas *ioas, u32 id);
 long iit_pin(struct iit_ioas *ioas, u32 id, bool pin);
 long iit_dma(struct iit_ioas *ioas, struct iit_dma *args);

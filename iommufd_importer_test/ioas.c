@@ -7,6 +7,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-resv.h>
 #include <linux/highmem.h>
+#include <linux/kmemleak.h>
 #include <linux/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -263,7 +264,8 @@ err_put:
 	return ret;
 }
 
-static void iit_mapping_free(struct iit_mapping *m)
+/* @leak: IIT_UNMAP_LEAK, detach with the device mapping left live. */
+static void iit_mapping_free(struct iit_mapping *m, bool leak)
 {
 	struct dma_buf *dmabuf = m->dmabuf;
 
@@ -272,6 +274,11 @@ static void iit_mapping_free(struct iit_mapping *m)
 	if (m->state == IIT_STATE_MAPPED || m->state == IIT_STATE_IGNORED)
 		iit_pt_clear(m);
 	mutex_unlock(&m->ioas->lock);
+	if (leak && m->sgt) {
+		/* Lost on purpose; kmemleak would report it (debug lane). */
+		kmemleak_not_leak(m->sgt);
+		m->sgt = NULL;
+	}
 	iit_drop_mapping(m);
 	dma_resv_unlock(dmabuf->resv);
 	dma_buf_detach(dmabuf, m->attach);
@@ -279,7 +286,7 @@ static void iit_mapping_free(struct iit_mapping *m)
 	kfree(m);
 }
 
-long iit_unmap(struct iit_ioas *ioas, u32 id)
+long iit_unmap(struct iit_ioas *ioas, u32 id, bool leak)
 {
 	struct iit_mapping *m;
 
@@ -288,7 +295,7 @@ long iit_unmap(struct iit_ioas *ioas, u32 id)
 	mutex_unlock(&ioas->lock);
 	if (!m)
 		return -ENOENT;
-	iit_mapping_free(m);
+	iit_mapping_free(m, leak);
 	return 0;
 }
 
@@ -455,6 +462,6 @@ void iit_ioas_destroy(struct iit_ioas *ioas)
 
 	xa_for_each(&ioas->mappings, id, m) {
 		xa_erase(&ioas->mappings, id);
-		iit_mapping_free(m);
+		iit_mapping_free(m, false);
 	}
 }

@@ -146,7 +146,8 @@ static long iit_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ret;
 	if ((cmd == IIT_IOC_UNMAP || cmd == IIT_IOC_REMAP ||
 	     cmd == IIT_IOC_PIN || cmd == IIT_IOC_UNPIN) &&
-	    (a.id.flags || a.id.reserved))
+	    ((a.id.flags & ~(cmd == IIT_IOC_UNMAP ? IIT_UNMAP_LEAK : 0)) ||
+	     a.id.reserved))
 		return -EINVAL;
 
 	/* DMA and CPU access need no mapping lifetime guarantees. */
@@ -161,7 +162,7 @@ static long iit_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = iit_map(ioas, &a.map);
 		break;
 	case IIT_IOC_UNMAP:
-		ret = iit_unmap(ioas, a.id.id);
+		ret = iit_unmap(ioas, a.id.id, a.id.flags & IIT_UNMAP_LEAK);
 		break;
 	case IIT_IOC_REMAP:
 		ret = iit_remap(ioas, a.id.id);

@@ -630,7 +630,7 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 	struct dmabuf_revoke_query q = { .size = sizeof(q) };
 	bool incomplete;
 	int fd, ret = get_target(t, &fd);
-	__u32 i;
+	__u32 i, listed = 0;
 
 	if (ret)
 		return ret;
@@ -684,10 +684,16 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 	if (r->vmaps)
 		printf("  kernel vmaps taken before the revoke, still held: %u\n",
 		       r->vmaps);
-	for (i = 0; i < r->nr_entries && i < 64; i++)
+	for (i = 0; i < r->nr_entries && i < 64; i++) {
 		printf("  still mapped by %s (%u mapping%s): %s\n", e[i].device,
 		       e[i].mappings, e[i].mappings == 1 ? "" : "s",
 		       why(e[i].reason));
+		listed += e[i].mappings;
+	}
+	/* Mappings with no attachment to list: their importer detached. */
+	if (r->nr_entries <= 64 && r->mappings_remaining > listed)
+		printf("  still mapped by importers that detached without unmapping (a bug in the importer; these mappings never go away): %u\n",
+		       r->mappings_remaining - listed);
 	if (r->flags & DMABUF_REVOKE_REPORT_FENCES)
 		printf("  fences have not signalled within the timeout\n");
 	if (r->flags & DMABUF_REVOKE_REPORT_CALLBACKS)

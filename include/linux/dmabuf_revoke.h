@@ -47,6 +47,9 @@ struct pid;
  *	%DMABUF_REVOKE_REPORT_INCOMPLETE, when the last device mapping of the
  *	buffer is gone: from a workqueue, holding only the buffer's revoke
  *	lock, or at release at the latest. Now the memory is safe to reuse.
+ *	Never, if an importer detached with a mapping live (its bug; the
+ *	report counts it in mappings_remaining, with no entry): that memory
+ *	is never safe to reuse.
  * @data: passed to @revoked and @unmapped.
  * @owner: optional; the thread group (task_tgid()) that owns the buffer -
  *	typically the process that allocated it. It may revoke the buffer

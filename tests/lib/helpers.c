@@ -115,6 +115,14 @@ int vre_buffer(int *dev, size_t size, unsigned int flags)
 	return fd;
 }
 
+void vre_buffer_close(int buf, int dev)
+{
+	if (buf < 0)
+		return;
+	close(buf);
+	close(dev);
+}
+
 int vre_stats(int dev, bool global, struct vre_stats *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -221,6 +229,13 @@ int iit_id_op(int ioas, unsigned long cmd, uint32_t id)
 	struct iit_id a = { .size = sizeof(a), .id = id };
 
 	return RET(ioctl(ioas, cmd, &a));
+}
+
+int iit_leak(int ioas, uint32_t id)
+{
+	struct iit_id a = { .size = sizeof(a), .flags = IIT_UNMAP_LEAK, .id = id };
+
+	return RET(ioctl(ioas, IIT_IOC_UNMAP, &a));
 }
 
 int iit_dma(int ioas, uint64_t iova, void *buf, size_t len, bool write)

@@ -31,6 +31,8 @@ int vre_export(int dev, unsigned int bar, uint64_t off, uint64_t len,
 	       unsigned int flags);
 /* One device with one BAR of @size, exported whole; *dev gets the device. */
 int vre_buffer(int *dev, size_t size, unsigned int flags);
+/* Undo vre_buffer(): closes @buf and @dev, nothing if it failed. */
+void vre_buffer_close(int buf, int dev);
 int vre_stats(int dev, bool global, struct vre_stats *s);
 int vre_bar_rw(int dev, unsigned int bar, uint64_t off, void *data,
 	       size_t len, bool write);
@@ -59,6 +61,8 @@ int iit_open(void);
 int iit_map(int ioas, int fd, uint64_t iova, unsigned int flags,
 	    uint32_t *id);
 int iit_id_op(int ioas, unsigned long cmd, uint32_t id);
+/* IIT_IOC_UNMAP with IIT_UNMAP_LEAK: detach, the mapping left live. */
+int iit_leak(int ioas, uint32_t id);
 int iit_dma(int ioas, uint64_t iova, void *buf, size_t len, bool write);
 int iit_query(int ioas, uint32_t id, struct iit_query *q);
 int iit_vmap(int ioas, int fd, uint32_t *id);

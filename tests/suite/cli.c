@@ -303,18 +303,34 @@ static void t_cli_errors(void)
 out:
 	if (ioas >= 0)
 		close(ioas);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
-	if (pbuf >= 0) {
-		close(pbuf);
-		close(pdev);
-	}
-	if (ibuf >= 0) {
-		close(ibuf);
-		close(idev);
-	}
+	vre_buffer_close(buf, dev);
+	vre_buffer_close(pbuf, pdev);
+	vre_buffer_close(ibuf, idev);
+}
+
+/* A mapping whose importer detached: no one to name, and it never goes. */
+static void t_cli_detached(void)
+{
+	char out[4096], me[16], s_fd[16];
+	int dev = -1, buf = vre_buffer(&dev, SZ, 0), ioas = iit_open(), rc;
+	uint32_t id;
+
+	if (!tap_ok(buf >= 0 && ioas >= 0 && !iit_map(ioas, buf, IOVA, 0, &id) &&
+		    !iit_leak(ioas, id),
+		    "CLI setup: an importer detached with its mapping live"))
+		goto out;
+	snprintf(me, sizeof(me), "%d", getpid());
+	snprintf(s_fd, sizeof(s_fd), "%d", buf);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "revoke", "--pid", me, "--fd", s_fd, NULL });
+	tap_ok(rc == 7 && strstr(out, "detached without unmapping") &&
+	       strstr(out, "never go away): 1") && strstr(out, "incomplete"),
+	       "CLI a mapping left by a detached importer: exit 7, says so (%d)",
+	       rc);
+out:
+	if (ioas >= 0)
+		close(ioas);
+	vre_buffer_close(buf, dev);
 }
 
 /* No raw strerror() text or syscall name: every failure is our sentence. */
@@ -518,10 +534,7 @@ static void t_cli_proc_churn(void)
 	       "CLI query --inode while holders exit mid-scan finds the buffer (%d of 3)",
 	       ok_query);
 out_buf:
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 static const char *tracefs(void)
@@ -634,10 +647,7 @@ static void t_tracepoints(void)
 out:
 	if (ioas >= 0)
 		close(ioas);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 	if (record_cmd == '1')
 		write_file(dir, "options/record-cmd", "1");
 }
@@ -830,6 +840,7 @@ static void t_cli(void)
 	}
 	t_cli_other_process();
 	t_cli_errors();
+	t_cli_detached();
 	t_cli_busy();
 	t_cli_holder_races();
 	t_cli_proc_churn();

@@ -54,10 +54,7 @@ static void conformance(unsigned int flags, const char *kind)
 out:
 	if (ioas >= 0)
 		close(ioas);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 	free(w);
 	free(r);
 }
@@ -78,10 +75,7 @@ static void conformance_mmap_fault(unsigned int flags, const char *kind)
 	       "R12 fault-handler mmap keeps data across mappings (%s)", kind);
 	if (p)
 		munmap(p, SZ);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 static void conformance_no_ops(unsigned int flags, const char *kind)
@@ -98,10 +92,7 @@ static void conformance_no_ops(unsigned int flags, const char *kind)
 	       kind);
 	if (p)
 		munmap(p, SZ);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 	if (ioas >= 0)
 		close(ioas);
 }
@@ -168,10 +159,7 @@ out:
 		munmap(w, SZ);
 	if (ro >= 0)
 		close(ro);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 static void t_r12(void)

@@ -468,6 +468,78 @@ out:
 	teardown(&f);
 }
 
+/*
+ * An importer that detaches with a mapping live (its bug: the core unmaps
+ * at detach only what it cached) leaves that mapping with the exporter for
+ * good. No one can tell it or unmap it any more, so a revoke must not wait
+ * for it - and must not call the buffer done either: the exporter would
+ * reuse memory a device still reaches.
+ */
+static void t_r9_orphan(void)
+{
+	struct dmabuf_revoke_report r;
+	struct dmabuf_revoke_query q;
+	struct vre_stats s0, s1;
+	int ret, status;
+	struct fixture f;
+	double t0, dt;
+	pid_t child;
+	uint32_t id;
+
+	if (!tap_ok(setup(&f, 0) &&
+		    !iit_map(f.ioas, f.buf, IOVA, 0, &id) &&
+		    !vre_stats(f.dev, false, &s0) && !iit_leak(f.ioas, id),
+		    "R9 setup: a dynamic importer detaches with its mapping live"))
+		goto out;
+	ret = drs_query(f.buf, &q);
+	tap_ok(!ret && q.mappings == 1 && q.attachments == 0,
+	       "R9 QUERY still counts the detached importer's mapping (%u mappings, %u attachments)",
+	       q.mappings, q.attachments);
+	memset(&r, 0, sizeof(r));
+	t0 = now_ms();
+	ret = drs_revoke(f.buf, 10000, &r, NULL, 0);
+	dt = now_ms() - t0;
+	tap_ok(!ret && dt < 5000,
+	       "R9 revoke does not wait for a mapping no one can tell (%.0f ms of a 10000 ms timeout)",
+	       dt);
+	tap_ok((r.flags & DMABUF_REVOKE_REPORT_INCOMPLETE) &&
+	       r.mappings_remaining == 1 && !r.nr_entries,
+	       "R9 report: incomplete, 1 mapping remains, no attachment to list (flags %#x, %u, %u)",
+	       r.flags, r.mappings_remaining, r.nr_entries);
+	tap_ok(!vre_stats(f.dev, false, &s1) &&
+	       s1.quarantined == s0.quarantined + 1 &&
+	       s1.scrubbed_bytes == s0.scrubbed_bytes,
+	       "R11 the exporter hears the revoke is incomplete: memory quarantined, not scrubbed");
+	ret = drs_query(f.buf, &q);
+	tap_ok(!ret && q.mappings == 1,
+	       "R9 QUERY after revoke still counts it (got %u)", q.mappings);
+	teardown(&f);
+
+	/* The same while a revoke waits for that importer: it stops waiting. */
+	if (!tap_ok(setup(&f, 0) &&
+		    !iit_map(f.ioas, f.buf, IOVA, IIT_MAP_IGNORE, &id),
+		    "R9 setup: an importer that ignores the revoke"))
+		goto out;
+	child = fork();
+	if (child == 0) {
+		usleep(300 * 1000);	/* the revoke is waiting by then */
+		_exit(iit_leak(f.ioas, id) ? 1 : 0);
+	}
+	memset(&r, 0, sizeof(r));
+	t0 = now_ms();
+	ret = drs_revoke(f.buf, 10000, &r, NULL, 0);
+	dt = now_ms() - t0;
+	tap_ok(child > 0 && waitpid(child, &status, 0) == child &&
+	       WIFEXITED(status) && !WEXITSTATUS(status),
+	       "R9 it detaches, its mapping live, during the revoke's wait");
+	tap_ok(!ret && dt < 5000 && (r.flags & DMABUF_REVOKE_REPORT_INCOMPLETE) &&
+	       r.mappings_remaining == 1 && !r.nr_entries,
+	       "R9 the waiting revoke ends at that detach, incomplete (%.0f ms, flags %#x, %u, %u)",
+	       dt, r.flags, r.mappings_remaining, r.nr_entries);
+out:
+	teardown(&f);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -570,6 +642,7 @@ const struct suite_case contract_cases[] = {
 	{ "contract", t_r8_notify },
 	{ "contract", t_r9_fences },
 	{ "contract", t_r9_importers },
+	{ "contract", t_r9_orphan },
 	{ "contract", t_r9_interruptible },
 	{ "contract", t_r10_release },
 	{ "contract", t_r11_callback },

@@ -41,10 +41,7 @@ static void t_iommufd_sequence(void)
 out:
 	if (ioas >= 0)
 		close(ioas);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 /* Two devices; device A exports two overlapping buffers, B one. */
@@ -307,10 +304,7 @@ out:
 		munmap(m, SZ);
 	if (ioas >= 0)
 		close(ioas);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 const struct suite_case samples_cases[] = {

@@ -67,10 +67,7 @@ static void roundtrip(unsigned int flags, const char *how)
 out:
 	if (ioas >= 0)
 		close(ioas);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 	free(w);
 	free(r);
 }

@@ -61,10 +61,7 @@ static void t_r13_strict(void)
 out:
 	if (ioas >= 0)
 		close(ioas);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 static void t_r14_module(void)
@@ -86,14 +83,8 @@ static void t_r14_module(void)
 	tap_ok(err == EWOULDBLOCK || err == EBUSY,
 	       "R14 the shim cannot be unloaded while a managed buffer lives (%s)",
 	       strerror(err));
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
-	if (pbuf >= 0) {
-		close(pbuf);
-		close(pdev);
-	}
+	vre_buffer_close(buf, dev);
+	vre_buffer_close(pbuf, pdev);
 	tap_ok(module_refcnt("dmabuf_revoke_shim") == before,
 	       "R14 the reference goes with the last buffer");
 }
@@ -197,10 +188,7 @@ static void t_query_counts(void)
 		syscall(SYS_sched_setaffinity, 0, sizeof(old), &old);
 	if (ioas >= 0)
 		close(ioas);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 /* Raw REVOKE with a hand-made struct of @size bytes. */
@@ -245,10 +233,7 @@ static void t_uapi_structs(void)
 	tap_ok(raw(DMABUF_REVOKE_IOC_QUERY, (void *)16) == -EFAULT,
 	       "uapi a bad pointer: EFAULT");
 	tap_ok(!drs_is_revoked(buf), "uapi none of the bad calls revoked the buffer");
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 /*
@@ -469,10 +454,7 @@ static void t_uapi_sizes(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		uapi_sizes(&cases[i]);
 out:
-	if (sz_buf >= 0) {
-		close(sz_buf);
-		close(dev);
-	}
+	vre_buffer_close(sz_buf, dev);
 	sz_buf = -1;
 }
 
@@ -506,10 +488,7 @@ static void t_uapi_privilege(void)
 	       "uapi REVOKE and LIST without CAP_SYS_ADMIN fail with EPERM, QUERY works and says not the owner (child exit %d)",
 	       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	tap_ok(!drs_is_revoked(buf), "uapi the unprivileged attempt changed nothing");
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 /* ---- REVOKE_BATCH ------------------------------------------------------ */
@@ -716,18 +695,9 @@ out:
 		close(pfd[0]);
 		close(pfd[1]);
 	}
-	if (b0 >= 0) {
-		close(b0);
-		close(da);
-	}
-	if (b2 >= 0) {
-		close(b2);
-		close(db);
-	}
-	if (plain >= 0) {
-		close(plain);
-		close(dp);
-	}
+	vre_buffer_close(b0, da);
+	vre_buffer_close(b2, db);
+	vre_buffer_close(plain, dp);
 }
 
 /*
@@ -902,10 +872,7 @@ static void t_batch_conventions(void)
 	tap_ok(!ret && bt.revoked == 0 && bt.already == 0 &&
 	       bt.not_started == 0 && bt.error_index == -1,
 	       "uapi REVOKE_BATCH of no fds does nothing and succeeds (%d)", ret);
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 /*
@@ -985,10 +952,7 @@ static void t_batch_privilege(void)
 	       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	tap_ok(!drs_is_revoked(buf),
 	       "uapi the unprivileged batch changed nothing");
-	if (buf >= 0) {
-		close(buf);
-		close(dev);
-	}
+	vre_buffer_close(buf, dev);
 }
 
 static int sz_bfds[1];
@@ -1033,10 +997,7 @@ static void t_batch_sizes(void)
 	sz_revoked = false;
 	if (tap_ok(sz_buf >= 0, "uapi REVOKE_BATCH sizes: a managed buffer"))
 		uapi_sizes(&c);
-	if (sz_buf >= 0) {
-		close(sz_buf);
-		close(dev);
-	}
+	vre_buffer_close(sz_buf, dev);
 	sz_buf = -1;
 }
 

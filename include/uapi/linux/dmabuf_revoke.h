@@ -106,7 +106,13 @@ struct dmabuf_revoke_report {
 	__u32 attachments;	/* attachments when the revoke started */
 	__u32 notified;		/* importers told to drop their mappings */
 	__u32 static_attachments; /* attachments that could not be told */
-	__u32 mappings_remaining; /* device mappings still live at return */
+	/*
+	 * Device mappings still live at return. It exceeds the entries' sum
+	 * by the mappings of importers that detached without unmapping (an
+	 * importer bug): they have no entry, never go away, and keep the
+	 * buffer INCOMPLETE.
+	 */
+	__u32 mappings_remaining;
 	__u32 user_mappings;	/* user VMAs zapped */
 	__u32 vmaps;		/* kernel vmaps still held (cannot be revoked) */
 	__u32 nr_entries;	/* attachments that still map the buffer */

@@ -36,9 +36,16 @@ struct iit_map {
 	__aligned_u64 length;	/* out: bytes mapped (the buffer size) */
 };
 
+/*
+ * IIT_IOC_UNMAP: detach without unmapping, as a buggy importer does. The
+ * mapping can never be unmapped after (the core frees the attachment): it
+ * stays with the exporter for good, which a revoke must report.
+ */
+#define IIT_UNMAP_LEAK		(1U << 0)
+
 struct iit_id {
 	__u32 size;
-	__u32 flags;		/* must be 0 */
+	__u32 flags;		/* IIT_UNMAP_LEAK for UNMAP, else 0 */
 	__u32 id;
 	__u32 reserved;
 };
