@@ -262,8 +262,6 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
  */
 static noinline bool drs_orphan_maps(struct drs_buf *b, struct drs_attach *a)
 {
-	pr_warn_ratelimited("dmabuf_revoke_shim: %s detached from dma-buf %lu with %u device mapping(s) live; they count as remaining for good\n",
-			    dev_name(a->attach->dev), drs_ino(b), a->maps);
 	/* Before the flip the buffer's counts lack them; after, hold them. */
 	if (!drs_revoked(b)) {
 		drs_count_maps(b, a->maps, false);
@@ -283,6 +281,7 @@ static noinline void drs_unrecord(struct drs_buf *b,
 				  struct dma_buf_attachment *attach)
 {
 	struct dma_resv *resv = b->dmabuf->resv;
+	unsigned int orphans = 0;
 	bool told = false;
 	struct drs_attach *a;
 
@@ -292,7 +291,8 @@ static noinline void drs_unrecord(struct drs_buf *b,
 		drs_index_del(a);
 		spin_lock(&b->lock);
 		list_del(&a->node);
-		if (unlikely(a->maps))
+		orphans = a->maps;
+		if (unlikely(orphans))
 			told = drs_orphan_maps(b, a);
 		spin_unlock(&b->lock);
 		if (b->cursor == a)
@@ -303,6 +303,10 @@ static noinline void drs_unrecord(struct drs_buf *b,
 		smp_mb();	/* the count before drs_wake()'s test */
 		drs_wake(b);
 	}
+	/* The core frees @attach only after ops->detach returns. */
+	if (unlikely(orphans))
+		pr_warn_ratelimited("dmabuf_revoke_shim: %s detached from dma-buf %lu with %u device mapping(s) live; they count as remaining for good\n",
+				    dev_name(attach->dev), drs_ino(b), orphans);
 	/* The list's readers hold resv or b->lock; the index's, RCU. */
 	if (a)
 		call_rcu(&a->rcu, drs_record_free);
