@@ -157,8 +157,10 @@ bool dmabuf_revoke_is_owner(const struct dma_buf *dmabuf)
 EXPORT_SYMBOL_NS_GPL(dmabuf_revoke_is_owner, DRS_NS);
 
 /*
- * Caller holds b->lock (the list is stable). The counts change under resv,
- * which a report does not take: it reads a snapshot.
+ * Caller holds b->lock (the list is stable). After the flip every count
+ * changes under it too (drs_unmap_revoked(), drs_orphan_maps()), so the
+ * entries and mappings_remaining agree; pins change under resv only, which
+ * a report does not take: those it reads as a snapshot.
  */
 static void drs_report_remaining(struct drs_buf *b,
 				 struct dmabuf_revoke_result *res)
@@ -731,7 +733,10 @@ int drs_finish(struct drs_buf *b, const struct drs_budget *w,
 	if (!left)
 		r->flags |= DMABUF_REVOKE_REPORT_FENCES;
 
-	/* R9(c): importers we told unmap, or are listed below. */
+	/*
+	 * R9(c): importers we told unmap, or are listed below; mappings left
+	 * at a detach are not waited for, only counted (drs_orphan_maps()).
+	 */
 	done = drs_wait_for(b, w, drs_unmapped);
 	if (done < 0)
 		return done;

@@ -262,6 +262,7 @@ static int drs_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
  */
 static noinline bool drs_orphan_maps(struct drs_buf *b, struct drs_attach *a)
 {
+	lockdep_assert_held(&b->lock);
 	/* Before the flip the buffer's counts lack them; after, hold them. */
 	if (!drs_revoked(b)) {
 		drs_count_maps(b, a->maps, false);
@@ -1033,6 +1034,10 @@ static void drs_release(struct dma_buf *dmabuf)
 	if (drs_revoked(b) && b->cfg.revoked &&
 	    !test_and_set_bit(DRS_CB_DONE, &b->flags)) {
 		report.flags = DMABUF_REVOKE_REPORT_ALREADY;
+		/* Every importer is gone: what maps it now, maps it for good. */
+		report.mappings_remaining = READ_ONCE(b->nr_maps);
+		if (report.mappings_remaining)
+			report.flags |= DMABUF_REVOKE_REPORT_INCOMPLETE;
 		b->cfg.revoked(dmabuf, b->cfg.data, &report);
 	}
 	drs_unlock_revoke(b);

@@ -630,7 +630,7 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 	struct dmabuf_revoke_query q = { .size = sizeof(q) };
 	bool incomplete;
 	int fd, ret = get_target(t, &fd);
-	__u32 i, listed = 0;
+	__u32 i, listed = 0, detached = 0;
 
 	if (ret)
 		return ret;
@@ -648,17 +648,23 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 				 DMABUF_REVOKE_REPORT_FENCES |
 				 DMABUF_REVOKE_REPORT_CALLBACKS |
 				 DMABUF_REVOKE_REPORT_USER_MAPPINGS);
+	for (i = 0; i < r->nr_entries && i < 64; i++)
+		listed += e[i].mappings;
+	/* Mappings with no attachment to list: their importer detached. */
+	if (r->nr_entries <= 64 && r->mappings_remaining > listed)
+		detached = r->mappings_remaining - listed;
 	if (json) {
 		printf("{\"inode\": %llu, \"already_revoked\": %s, \"complete\": %s, "
 		       "\"fences_pending\": %s, \"attachments\": %u, \"notified\": %u, "
-		       "\"static\": %u, \"mappings_remaining\": %u, \"user_mappings\": %u, "
+		       "\"static\": %u, \"mappings_remaining\": %u, "
+		       "\"detached_mappings\": %u, \"user_mappings\": %u, "
 		       "\"vmaps\": %u, \"remaining\": [",
 		       (unsigned long long)q.inode,
 		       r->flags & DMABUF_REVOKE_REPORT_ALREADY ? "true" : "false",
 		       incomplete ? "false" : "true",
 		       r->flags & DMABUF_REVOKE_REPORT_FENCES ? "true" : "false",
 		       r->attachments, r->notified, r->static_attachments,
-		       r->mappings_remaining, r->user_mappings, r->vmaps);
+		       r->mappings_remaining, detached, r->user_mappings, r->vmaps);
 		for (i = 0; i < r->nr_entries && i < 64; i++) {
 			printf("%s{\"device\": ", i ? ", " : "");
 			json_str(e[i].device);
@@ -684,22 +690,27 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 	if (r->vmaps)
 		printf("  kernel vmaps taken before the revoke, still held: %u\n",
 		       r->vmaps);
-	for (i = 0; i < r->nr_entries && i < 64; i++) {
+	for (i = 0; i < r->nr_entries && i < 64; i++)
 		printf("  still mapped by %s (%u mapping%s): %s\n", e[i].device,
 		       e[i].mappings, e[i].mappings == 1 ? "" : "s",
 		       why(e[i].reason));
-		listed += e[i].mappings;
-	}
-	/* Mappings with no attachment to list: their importer detached. */
-	if (r->nr_entries <= 64 && r->mappings_remaining > listed)
+	if (detached)
 		printf("  still mapped by importers that detached without unmapping (a bug in the importer; these mappings never go away): %u\n",
-		       r->mappings_remaining - listed);
+		       detached);
 	if (r->flags & DMABUF_REVOKE_REPORT_FENCES)
 		printf("  fences have not signalled within the timeout\n");
 	if (r->flags & DMABUF_REVOKE_REPORT_CALLBACKS)
 		printf("  a call into the exporter that began before the revoke was still running\n");
 	if (r->flags & DMABUF_REVOKE_REPORT_USER_MAPPINGS)
 		printf("  a process mapping the buffer held its memory lock for the whole timeout; its mapping is not confirmed gone\n");
+	if (incomplete && detached && detached == r->mappings_remaining &&
+	    !(r->flags & ~(DMABUF_REVOKE_REPORT_ALREADY |
+			   DMABUF_REVOKE_REPORT_INCOMPLETE))) {
+		printf("result: incomplete - the buffer is revoked, but %u device mapping%s remain%s that no one will ever unmap; waiting longer will not help\n",
+		       detached, detached == 1 ? "" : "s",
+		       detached == 1 ? "s" : "");
+		return EX_INCOMPLETE;
+	}
 	if (incomplete) {
 		printf("result: incomplete - the buffer is revoked, but %u device mapping%s remain%s; run the command again to wait longer\n",
 		       r->mappings_remaining,

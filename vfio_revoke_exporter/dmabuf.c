@@ -112,7 +112,12 @@ static void vre_release(struct dma_buf *dmabuf)
 		msleep(ms);
 	mutex_lock(&vdev->lock);
 	list_del(&buf->node);
-	if (buf->counted)
+	/*
+	 * Revoked, quarantined, and never told its last mapping went: an
+	 * importer detached with one live (the report counts it, unlisted).
+	 * A device may still reach these pages, so they stay unsafe for good.
+	 */
+	if (buf->counted && !buf->revoke_done)
 		vre_count_unsafe(buf, -1);
 	mutex_unlock(&vdev->lock);
 	vre_inc(vdev, releases);

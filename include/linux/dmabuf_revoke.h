@@ -37,12 +37,15 @@ struct pid;
  *	finished waiting: no exporter callback other than teardown runs or
  *	will run, no user mapping is left and the fences have signalled. If
  *	@report has %DMABUF_REVOKE_REPORT_INCOMPLETE, importers that could not
- *	be told or did not let go still map the memory (listed in the
- *	report): it is NOT safe to reuse yet - keep it quarantined until
- *	@unmapped runs. Otherwise this is where an exporter frees or resets the
- *	backing memory. If every revoke wait was interrupted, it runs at
- *	release instead, just before the exporter's &dma_buf_ops.release. It
- *	must not call dmabuf_revoke() on the same buffer.
+ *	be told or did not let go still map the memory (listed in the report;
+ *	or only counted in its mappings_remaining, if an importer detached
+ *	without unmapping): it is NOT safe to reuse yet - keep it quarantined
+ *	until @unmapped runs. Otherwise this is where an exporter frees or
+ *	resets the backing memory. If every revoke wait was interrupted, it
+ *	runs at release instead, just before the exporter's
+ *	&dma_buf_ops.release (%DMABUF_REVOKE_REPORT_ALREADY, and INCOMPLETE
+ *	if a mapping left at a detach remains). It must not call
+ *	dmabuf_revoke() on the same buffer.
  * @unmapped: optional; called once after @revoked reported
  *	%DMABUF_REVOKE_REPORT_INCOMPLETE, when the last device mapping of the
  *	buffer is gone: from a workqueue, holding only the buffer's revoke

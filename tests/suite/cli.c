@@ -324,9 +324,16 @@ static void t_cli_detached(void)
 	rc = run_cli(out, sizeof(out), false,
 		     (const char *[]){ "revoke", "--pid", me, "--fd", s_fd, NULL });
 	tap_ok(rc == 7 && strstr(out, "detached without unmapping") &&
-	       strstr(out, "never go away): 1") && strstr(out, "incomplete"),
-	       "CLI a mapping left by a detached importer: exit 7, says so (%d)",
+	       strstr(out, "never go away): 1") &&
+	       strstr(out, "waiting longer will not help"),
+	       "CLI a mapping left by a detached importer: exit 7, says so and that waiting will not help (%d)",
 	       rc);
+	rc = run_cli(out, sizeof(out), false,
+		     (const char *[]){ "--json", "revoke", "--pid", me, "--fd",
+				       s_fd, NULL });
+	tap_ok(rc == 7 && json_valid(out) &&
+	       strstr(out, "\"detached_mappings\": 1"),
+	       "CLI revoke --json counts it in detached_mappings (%d)", rc);
 out:
 	if (ioas >= 0)
 		close(ioas);

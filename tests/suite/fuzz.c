@@ -98,6 +98,10 @@ static void fuzz_one(struct fuzz *f, uint64_t *s)
 		for (b = 0; b < VRE_MAX_BARS; b++)
 			su->bar_size[b] &= 0x7000;
 	}
+	/* No deliberate leaks: the contract group tests IIT_UNMAP_LEAK. */
+	if (_IOC_NR(cmd) == _IOC_NR(IIT_IOC_UNMAP) &&
+	    _IOC_TYPE(cmd) == IIT_IOC_MAGIC)
+		((struct iit_id *)f->arg)->flags &= ~IIT_UNMAP_LEAK;
 	/* A revoke may wait for its timeout: keep the waits short. */
 	if (_IOC_NR(cmd) == _IOC_NR(DMABUF_REVOKE_IOC_REVOKE) &&
 	    _IOC_TYPE(cmd) == DMABUF_REVOKE_IOC_MAGIC)

@@ -107,10 +107,10 @@ struct dmabuf_revoke_report {
 	__u32 notified;		/* importers told to drop their mappings */
 	__u32 static_attachments; /* attachments that could not be told */
 	/*
-	 * Device mappings still live at return. It exceeds the entries' sum
-	 * by the mappings of importers that detached without unmapping (an
-	 * importer bug): they have no entry, never go away, and keep the
-	 * buffer INCOMPLETE.
+	 * Device mappings still live at return. It exceeds the sum over all
+	 * nr_entries attachments (listed or not) by the mappings of importers
+	 * that detached without unmapping (an importer bug): they have no
+	 * entry, never go away, and keep the buffer INCOMPLETE.
 	 */
 	__u32 mappings_remaining;
 	__u32 user_mappings;	/* user VMAs zapped */
