@@ -630,7 +630,8 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 	struct dmabuf_revoke_query q = { .size = sizeof(q) };
 	bool incomplete;
 	int fd, ret = get_target(t, &fd);
-	__u32 i, listed = 0, detached = 0;
+	__u32 i, n, listed = 0, detached = 0;
+	bool known;
 
 	if (ret)
 		return ret;
@@ -650,21 +651,29 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 				 DMABUF_REVOKE_REPORT_USER_MAPPINGS);
 	for (i = 0; i < r->nr_entries && i < 64; i++)
 		listed += e[i].mappings;
-	/* Mappings with no attachment to list: their importer detached. */
-	if (r->nr_entries <= 64 && r->mappings_remaining > listed)
+	/*
+	 * Mappings with no attachment to list: their importer detached.
+	 * Known only when every entry came back.
+	 */
+	known = r->nr_entries <= 64;
+	if (known && r->mappings_remaining > listed)
 		detached = r->mappings_remaining - listed;
 	if (json) {
+		char num[16];
+
+		snprintf(num, sizeof(num), "%u", detached);
 		printf("{\"inode\": %llu, \"already_revoked\": %s, \"complete\": %s, "
 		       "\"fences_pending\": %s, \"attachments\": %u, \"notified\": %u, "
 		       "\"static\": %u, \"mappings_remaining\": %u, "
-		       "\"detached_mappings\": %u, \"user_mappings\": %u, "
+		       "\"detached_mappings\": %s, \"user_mappings\": %u, "
 		       "\"vmaps\": %u, \"remaining\": [",
 		       (unsigned long long)q.inode,
 		       r->flags & DMABUF_REVOKE_REPORT_ALREADY ? "true" : "false",
 		       incomplete ? "false" : "true",
 		       r->flags & DMABUF_REVOKE_REPORT_FENCES ? "true" : "false",
 		       r->attachments, r->notified, r->static_attachments,
-		       r->mappings_remaining, detached, r->user_mappings, r->vmaps);
+		       r->mappings_remaining, known ? num : "null",
+		       r->user_mappings, r->vmaps);
 		for (i = 0; i < r->nr_entries && i < 64; i++) {
 			printf("%s{\"device\": ", i ? ", " : "");
 			json_str(e[i].device);
@@ -711,13 +720,17 @@ static int cmd_revoke(int shim, const struct target *t, unsigned int timeout)
 		       detached == 1 ? "s" : "");
 		return EX_INCOMPLETE;
 	}
-	if (incomplete) {
-		printf("result: incomplete - the buffer is revoked, but %u device mapping%s remain%s; run the command again to wait longer\n",
-		       r->mappings_remaining,
-		       r->mappings_remaining == 1 ? "" : "s",
+	n = r->mappings_remaining;
+	if (incomplete && n) {
+		printf("result: incomplete - the buffer is revoked, but %u device mapping%s remain%s%s; run the command again to wait longer\n",
+		       n, n == 1 ? "" : "s", n == 1 ? "s" : "",
 		       r->flags & ~(DMABUF_REVOKE_REPORT_ALREADY |
 				    DMABUF_REVOKE_REPORT_INCOMPLETE) ?
 		       " and other work is pending (above)" : "");
+		return EX_INCOMPLETE;
+	}
+	if (incomplete) {
+		printf("result: incomplete - the buffer is revoked, but other work is pending (above); run the command again to wait longer\n");
 		return EX_INCOMPLETE;
 	}
 	printf("result: complete - nothing can reach the memory any more\n");
@@ -819,7 +832,7 @@ static int cmd_revoke_exporter(int shim, const char *name,
 			       plural(bt.not_started, "its", "their"),
 			       plural(bt.not_started, "it", "them"));
 		else if (bt.incomplete)
-			printf("result: incomplete - every buffer is revoked, but importers still map %u of them or other work is pending; run the command again to wait longer\n",
+			printf("result: incomplete - every buffer is revoked, but importers still map %u of them or other work is pending; run the command again to wait longer (mappings an importer left at its detach never go)\n",
 			       bt.incomplete);
 		else
 			printf("result: complete - nothing can reach the memory of any of them any more\n");
